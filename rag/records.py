@@ -1,0 +1,94 @@
+"""The record types that flow through the pipeline: Passage -> Hit -> Answer(Citation)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One citable paragraph of a document.
+
+    Attributes:
+        id: Short, stable, typeable id, e.g. ``SC2022-21`` or ``S2003-85-16.2.5``.
+        doc_id: Catalog id of the document the passage comes from.
+        doc_title: Title of that document.
+        section: Heading chain from the top of the document, outermost first.
+        label: Human citation label, e.g. ``《北约2022战略概念》第21段``.
+        text: Paragraph text; every content character verbatim, line breaks and
+            page furniture removed.
+        order: Position of the passage inside its document (0-based).
+    """
+
+    id: str
+    doc_id: str
+    doc_title: str
+    section: tuple[str, ...]
+    label: str
+    text: str
+    order: int
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["section"] = list(self.section)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Passage":
+        return cls(
+            id=d["id"],
+            doc_id=d["doc_id"],
+            doc_title=d["doc_title"],
+            section=tuple(d["section"]),
+            label=d["label"],
+            text=d["text"],
+            order=int(d["order"]),
+        )
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage returned by a retriever, with its score (higher is better)."""
+
+    passage: Passage
+    score: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The passage behind one ``[n]`` marker of an answer.
+
+    ``spans`` are (start, end) character offsets of the quoted sentences in ``text``.
+    """
+
+    id: str
+    label: str
+    text: str
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What :meth:`rag.Assistant.ask` returns."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    hits: tuple[Hit, ...]
+    abstained: bool
+    mode: str = "hybrid"
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "text": self.text,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "notes": list(self.notes),
+            "citations": [
+                {"id": c.id, "label": c.label, "text": c.text, "spans": [list(s) for s in c.spans]}
+                for c in self.citations
+            ],
+            "hits": [{"score": h.score, **h.passage.to_dict()} for h in self.hits],
+        }
