@@ -34,7 +34,7 @@ class Passage:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Passage":
+    def from_dict(cls, d: dict) -> Passage:
         return cls(
             id=d["id"],
             doc_id=d["doc_id"],
@@ -68,6 +68,16 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Signals:
+    """Evidence for or against answering (kept on the Answer for eval and calibration)."""
+
+    dense_top: float
+    dense_margin: float
+    coverage: float
+    lang: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """What :meth:`rag.Assistant.ask` returns."""
 
@@ -78,6 +88,7 @@ class Answer:
     abstained: bool
     mode: str = "hybrid"
     notes: tuple[str, ...] = field(default=())
+    signals: Signals | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -86,6 +97,7 @@ class Answer:
             "abstained": self.abstained,
             "mode": self.mode,
             "notes": list(self.notes),
+            "signals": asdict(self.signals) if self.signals else None,
             "citations": [
                 {"id": c.id, "label": c.label, "text": c.text, "spans": [list(s) for s in c.spans]}
                 for c in self.citations

@@ -1,0 +1,182 @@
+"""Extractive answers: pick the sentences that answer, cite them, or abstain."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .records import Answer, Citation, Hit, Passage, Signals
+from .sentences import SENTENCE_SPLIT_VERSION, split_sentences
+
+if TYPE_CHECKING:
+    from .assistant import Assistant
+
+__all__ = ["SENTENCE_SPLIT_VERSION", "Sentence", "SentenceTable", "Signals", "compose", "split_passages"]
+
+CANDIDATE_PASSAGES = 5  # sentences are drawn from this many top passages
+MAX_SENTENCES = 3
+MAX_CHARS = 200
+LIST_MAX_SENTENCES = 6
+LIST_MAX_CHARS = 400
+# Sentence score = dense cosine + W_LEX * idf-weighted term coverage + W_RANK / (1 + passage rank).
+W_LEX = 0.10
+W_RANK = 0.02
+KEEP_WITHIN = 0.03  # extra sentences must score within this of the best one
+# Abstention (calibrated with `rag eval --calibrate` on eval/questions.jsonl).
+ABSTAIN_MARGIN = 0.06  # dense top-1 minus the question's mean similarity to the corpus
+ABSTAIN_COVERAGE = 0.5  # idf-weighted share of question terms found in the top passages
+NOT_FOUND = {"zh": "文件中没有找到相关内容。", "en": "The documents do not contain an answer to this question."}
+LIST_CUES = re.compile(r"哪些|哪几|有什么|列举|包括什么|几项|几个|which|what are|list|name the", re.I)
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a passage: ``passage.text[start:end] == text``."""
+
+    passage_index: int
+    start: int
+    end: int
+    text: str
+
+
+def split_passages(passages: list[Passage]) -> list[Sentence]:
+    """Every sentence of every passage, in corpus order."""
+    return [
+        Sentence(i, a, b, p.text[a:b])
+        for i, p in enumerate(passages)
+        for a, b in split_sentences(p.text)
+    ]
+
+
+class SentenceTable:
+    """Sentences of the indexed passages with their embeddings (computed at index time)."""
+
+    def __init__(self, passages: list[Passage], vectors: np.ndarray):
+        self.sentences = split_passages(passages)
+        if len(self.sentences) != len(vectors):
+            raise ValueError("sentence vectors do not match the passages")
+        self.vectors = vectors
+        self.by_passage: dict[int, list[int]] = {}
+        for j, s in enumerate(self.sentences):
+            self.by_passage.setdefault(s.passage_index, []).append(j)
+
+
+def language(question: str) -> str:
+    """'zh' when the question has any CJK character, else 'en'."""
+    return "zh" if CJK.search(question) else "en"
+
+
+def signals(assistant: Assistant, question: str, hits: list[Hit], query_vec: np.ndarray,
+            terms: dict[str, float]) -> Signals:
+    """Abstention signals for a question and its hits."""
+    sims = assistant.passage_vectors @ query_vec
+    top = float(sims.max()) if len(sims) else 0.0
+    margin = top - float(sims.mean()) if len(sims) else 0.0
+    text = "".join(h.passage.text for h in hits[:3])
+    return Signals(top, margin, coverage(terms, text), language(question))
+
+
+def question_terms(assistant: Assistant, question: str) -> dict[str, float]:
+    """The question's content terms with their IDF weights."""
+    return {t: assistant.lexical.idf(t) for t in set(assistant.lexical.tokenize(question))}
+
+
+def coverage(terms: dict[str, float], text: str) -> float:
+    """IDF-weighted share of the terms that occur in ``text``."""
+    total = sum(terms.values())
+    if total <= 0:
+        return 0.0
+    lowered = text.lower()
+    return sum(w for t, w in terms.items() if t in lowered) / total
+
+
+def should_abstain(s: Signals) -> bool:
+    """Abstain unless the dense match stands out or the question's terms are found."""
+    if s.lang == "en":  # English questions share no terms with Chinese text: dense only
+        return s.dense_margin < ABSTAIN_MARGIN
+    return s.dense_margin < ABSTAIN_MARGIN and s.coverage < ABSTAIN_COVERAGE
+
+
+def pick_sentences(assistant: Assistant, question: str, hits: list[Hit], query_vec: np.ndarray,
+                   terms: dict[str, float]) -> list[Sentence]:
+    """The best sentences for the question from the top hits, in answer order."""
+    table = assistant.sentences
+    cands: list[tuple[float, int, int]] = []  # (score, hit rank, sentence index)
+    for rank, hit in enumerate(hits[:CANDIDATE_PASSAGES]):
+        pi = assistant.passage_index(hit.passage.id)
+        for j in table.by_passage.get(pi, []):
+            s = table.sentences[j]
+            score = (
+                float(table.vectors[j] @ query_vec)
+                + W_LEX * coverage(terms, s.text)
+                + W_RANK / (1 + rank)
+            )
+            cands.append((score, rank, j))
+    if not cands:
+        return []
+    cands.sort(key=lambda c: -c[0])
+    is_list = bool(LIST_CUES.search(question))
+    max_n = LIST_MAX_SENTENCES if is_list else MAX_SENTENCES
+    max_chars = LIST_MAX_CHARS if is_list else MAX_CHARS
+    best = cands[0][0]
+    chosen = [cands[0]]
+    length = len(table.sentences[cands[0][2]].text)
+    for c in cands[1:]:
+        if len(chosen) >= max_n or best - c[0] > KEEP_WITHIN:
+            break
+        n = len(table.sentences[c[2]].text)
+        if length + n > max_chars:
+            continue
+        chosen.append(c)
+        length += n
+    # Group by passage (best passage first); document order inside a passage.
+    group_rank: dict[int, int] = {}
+    for c in chosen:
+        group_rank.setdefault(table.sentences[c[2]].passage_index, len(group_rank))
+    chosen.sort(key=lambda c: (group_rank[table.sentences[c[2]].passage_index], table.sentences[c[2]].start))
+    return [table.sentences[c[2]] for c in chosen]
+
+
+def cite(assistant: Assistant, picked: list[Sentence]) -> tuple[str, tuple[Citation, ...]]:
+    """Answer text with ``[n]`` markers, and the citations behind the markers."""
+    order: list[int] = []
+    spans: dict[int, list[tuple[int, int]]] = {}
+    parts = []
+    for s in picked:
+        if s.passage_index not in spans:
+            order.append(s.passage_index)
+            spans[s.passage_index] = []
+        spans[s.passage_index].append((s.start, s.end))
+        parts.append(f"{s.text}[{order.index(s.passage_index) + 1}]")
+    citations = tuple(
+        Citation(p.id, citation_label(p), p.text, tuple(spans[pi]))
+        for pi in order
+        for p in [assistant.passages[pi]]
+    )
+    return "".join(parts) if language_of_parts(parts) == "zh" else " ".join(parts), citations
+
+
+def language_of_parts(parts: list[str]) -> str:
+    return "zh" if any(CJK.search(p) for p in parts) else "en"
+
+
+def citation_label(p: Passage) -> str:
+    """Label with the innermost section, e.g. 《北约2022战略概念》第21段 · 威慑和防御."""
+    return f"{p.label} · {p.section[-1]}" if p.section else p.label
+
+
+def compose(question: str, hits: list[Hit], mode: str, notes: list[str], assistant: Assistant,
+            query_vec: np.ndarray) -> Answer:
+    """Build the Answer: quoted sentences with citations, or a plain 'not found'."""
+    lang = language(question)
+    terms = question_terms(assistant, question)
+    sig = signals(assistant, question, hits, query_vec, terms) if hits else None
+    picked = pick_sentences(assistant, question, hits, query_vec, terms) if hits else []
+    if sig is None or not picked or should_abstain(sig):
+        return Answer(question, NOT_FOUND[lang], (), tuple(hits), True, mode, tuple(notes), sig)
+    text, citations = cite(assistant, picked)
+    return Answer(question, text, citations, tuple(hits), False, mode, tuple(notes), sig)

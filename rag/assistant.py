@@ -1,0 +1,160 @@
+"""The public entry point: load (or build) the index, then ask questions."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from . import answer as answering
+from .encoder import Encoder, SentenceTransformerEncoder, model_name, slug
+from .errors import StaleIndexError
+from .fusion import rrf
+from .index import DenseIndex, load_index, write_index
+from .ingest import load_catalog, load_corpus
+from .lexical import LexicalIndex
+from .paths import corpus_dir as default_corpus_dir
+from .paths import index_root
+from .question import check_options, clean_question
+from .records import Answer, Hit, Passage
+
+CANDIDATES = 50  # depth of each ranked list before fusion
+
+
+def corpus_hash(corpus: Path) -> str:
+    """Hash of the catalog, every document it names and the ingest code's version."""
+    from . import ingest
+
+    h = hashlib.sha256(str(getattr(ingest, "INGEST_VERSION", 0)).encode())
+    h.update(answering.SENTENCE_SPLIT_VERSION.encode())
+    catalog = Path(corpus) / "catalog.json"
+    h.update(catalog.read_bytes())
+    for entry in load_catalog(Path(corpus)):
+        path = Path(corpus) / entry["file"]
+        if path.is_file():
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _notice(msg: str) -> None:
+    print(f"[rag] {msg}", file=sys.stderr)
+
+
+class Assistant:
+    """Question answering over the indexed corpus.
+
+    Use :meth:`load`; then :meth:`ask`, :meth:`lookup`, :attr:`passages`.
+    """
+
+    def __init__(self, dense: DenseIndex, encoder: Encoder, sentence_vectors: np.ndarray,
+                 lexical: LexicalIndex | None = None):
+        self.dense = dense
+        self.encoder = encoder
+        self.passages: list[Passage] = dense.passages
+        self.lexical = lexical or LexicalIndex(self.passages)
+        self._by_id = {p.id: i for i, p in enumerate(self.passages)}
+        self.passage_vectors = dense.vectors()
+        self.sentences = answering.SentenceTable(self.passages, sentence_vectors)
+
+    @classmethod
+    def load(
+        cls,
+        corpus_dir: Path | str | None = None,
+        index_dir: Path | str | None = None,
+        model: str | None = None,
+        encoder: Encoder | None = None,
+        rebuild: bool = False,
+        progress: bool = False,
+        notice: Callable[[str], None] = _notice,
+    ) -> Assistant:
+        """Load the index for a corpus and model, building or rebuilding it when needed.
+
+        Args:
+            corpus_dir: Folder with ``catalog.json`` and the documents (default: ``corpus/``).
+            index_dir: Index folder (default: ``embeddings/<model>/``).
+            model: sentence-transformers model name or path (default: multilingual-e5-small).
+            encoder: A ready encoder (tests pass a fake one); overrides ``model``.
+            rebuild: Rebuild even when the stored index is valid.
+            progress: Show progress bars while building.
+            notice: Called with a one-line message when the index is (re)built.
+        """
+        corpus = Path(corpus_dir) if corpus_dir else default_corpus_dir()
+        encoder = encoder or SentenceTransformerEncoder(model or model_name(), progress=progress)
+        directory = Path(index_dir) if index_dir else index_root() / slug(encoder.model_id.split("@")[0])
+        chash = corpus_hash(corpus)
+        if not rebuild:
+            try:
+                dense, extras = load_index(directory, encoder.model_id, chash, encoder.dim)
+                return cls(dense, encoder, extras["sentences"])
+            except StaleIndexError as e:
+                notice(f"{e}; building the index in {directory}")
+            except KeyError:
+                notice(f"index in {directory} has no sentence vectors; rebuilding it")
+        build_index(corpus, directory, encoder, chash, progress)
+        dense, extras = load_index(directory, encoder.model_id, chash, encoder.dim)
+        return cls(dense, encoder, extras["sentences"])
+
+    def lookup(self, passage_id: str) -> Passage | None:
+        """The passage with this id (case-insensitive, surrounding spaces ignored), or None."""
+        if not isinstance(passage_id, str):
+            return None
+        key = passage_id.strip()
+        i = self._by_id.get(key)
+        if i is None:
+            folded = {pid.lower(): j for pid, j in self._by_id.items()}
+            i = folded.get(key.lower())
+        return None if i is None else self.passages[i]
+
+    def passage_index(self, passage_id: str) -> int:
+        """Position of a passage (by exact id) in :attr:`passages`."""
+        return self._by_id[passage_id]
+
+    def neighbours(self, passage_id: str, n: int = 1) -> list[Passage]:
+        """The passage and up to ``n`` passages either side of it in the same document."""
+        p = self.lookup(passage_id)
+        if p is None:
+            return []
+        i = self._by_id[p.id]
+        window = self.passages[max(0, i - n) : i + n + 1]
+        return [q for q in window if q.doc_id == p.doc_id]
+
+    def search(self, question: str, top_k: int = 5, mode: str = "hybrid",
+               query_vec: np.ndarray | None = None) -> list[Hit]:
+        """Ranked passages for a cleaned question."""
+        depth = max(CANDIDATES, top_k)
+        if mode == "lexical":
+            return self.lexical.search(question, top_k)
+        if query_vec is None:
+            query_vec = self.encoder.encode_queries([question])[0]
+        dense = self.dense.search_vector(query_vec, depth)
+        if mode == "dense":
+            return dense[:top_k]
+        return rrf([dense, self.lexical.search(question, depth)])[:top_k]
+
+    def ask(self, question: str, top_k: int = 5, mode: str = "hybrid") -> Answer:
+        """Answer a question with sentences quoted from the documents.
+
+        Raises:
+            QuestionError: the question is empty or not text, or ``top_k``/``mode`` are invalid.
+        """
+        top_k, mode = check_options(top_k, mode)
+        text, notes = clean_question(question)
+        query_vec = self.encoder.encode_queries([text])[0]
+        hits = self.search(text, top_k, mode, query_vec)
+        return answering.compose(
+            question=text, hits=hits, mode=mode, notes=notes, assistant=self, query_vec=query_vec
+        )
+
+
+def build_index(corpus: Path, directory: Path, encoder: Encoder, chash: str, progress: bool = False) -> None:
+    """Ingest the corpus, embed passages and sentences, write the index directory."""
+    passages = load_corpus(corpus)
+    vectors = encoder.encode_passages([p.text for p in passages], progress=progress)
+    sentence_texts = [s.text for s in answering.split_passages(passages)]
+    sentence_vecs = encoder.encode_passages(sentence_texts, progress=progress) if sentence_texts else (
+        np.zeros((0, encoder.dim), np.float32))
+    write_index(directory, passages, vectors, encoder.model_id, chash,
+                extra_arrays={"sentences": sentence_vecs.astype(np.float32)})

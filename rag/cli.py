@@ -1,0 +1,155 @@
+"""The `rag` command: a thin layer over the library. Subcommand work is imported lazily."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import RagError
+
+MODES = ("hybrid", "dense", "lexical")
+
+
+def _load(args, progress: bool = True):
+    from .assistant import Assistant
+
+    return Assistant.load(model=args.model, progress=progress, rebuild=getattr(args, "rebuild", False))
+
+
+def cmd_index(args) -> int:
+    a = _load(args)
+    m = a.dense.manifest
+    print(f"index ready: {m['passage_count']} passages, {len(a.sentences.sentences)} sentences, "
+          f"model {m['model_id']}, {m['index_type']}")
+    return 0
+
+
+def print_answer(answer) -> None:
+    for note in answer.notes:
+        print(f"({note})")
+    print(answer.text)
+    print()
+    if answer.abstained:
+        print("最接近的段落 / closest matches:")
+        for h in answer.hits[:3]:
+            print(f"  - {h.passage.id}  {h.passage.label}  {h.passage.text[:60]}…")
+        return
+    print("出处 / sources:")
+    for i, c in enumerate(answer.citations, start=1):
+        print(f"  [{i}] {c.id}  {c.label}")
+        print(f"      {c.text}")
+
+
+def cmd_ask(args) -> int:
+    a = _load(args, progress=not args.json)
+    answer = a.ask(" ".join(args.question), top_k=args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_answer(answer)
+    return 0
+
+
+def cmd_cite(args) -> int:
+    a = _load(args, progress=False)
+    p = a.lookup(args.id)
+    if p is None:
+        raise RagError(f"no passage with id {args.id!r}; ids look like SC2022-21 or S2003-85-16.2.5 "
+                       f"(`rag cite --list` shows them all)" if args.id else "give a passage id")
+    around = a.neighbours(p.id, args.context)
+    if args.json:
+        print(json.dumps({"passage": p.to_dict(), "neighbours": [q.to_dict() for q in around]},
+                         ensure_ascii=False, indent=2))
+        return 0
+    print(f"{p.label}  ({p.id})")
+    print(" > ".join((p.doc_title, *p.section)))
+    print()
+    for q in around:
+        mark = "▶" if q.id == p.id else " "
+        print(f"{mark} [{q.id}] {q.text}\n")
+    return 0
+
+
+def cmd_list(args) -> int:
+    a = _load(args, progress=False)
+    for p in a.passages:
+        print(f"{p.id}\t{p.label}\t{' > '.join(p.section)}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from . import evaluate
+
+    a = _load(args)
+    questions = evaluate.load_questions(Path(args.questions))
+    report = evaluate.run(a, questions, modes=args.modes, k=10)
+    report["model_id"] = a.encoder.model_id
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    print(evaluate.format_table(report))
+    print(f"\nreport: {out}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from ui.app import serve
+
+    serve(host=args.host, port=args.port, model=args.model)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rag", description="Ask questions of the NATO/UN documents; get quoted, cited answers.")
+    p.add_argument("--model", help="sentence-transformers model name or path (default: multilingual-e5-small; env RAG_MODEL)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("index", help="build the index (or check it is up to date)")
+    s.add_argument("--rebuild", action="store_true", help="rebuild even if the index is current")
+    s.set_defaults(func=cmd_index)
+
+    s = sub.add_parser("ask", help="ask a question")
+    s.add_argument("question", nargs="+")
+    s.add_argument("-k", type=int, default=5, help="passages to retrieve (1-50, default 5)")
+    s.add_argument("--mode", choices=MODES, default="hybrid")
+    s.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("cite", help="print a passage by id, with its neighbours")
+    s.add_argument("id", nargs="?", default="")
+    s.add_argument("--context", type=int, default=1, help="neighbours on each side (default 1)")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--list", action="store_true", help="list every passage id")
+    s.set_defaults(func=lambda a: cmd_list(a) if a.list else cmd_cite(a))
+
+    s = sub.add_parser("eval", help="run the evaluation set and write a report")
+    s.add_argument("--questions", default=str(Path("eval") / "questions.jsonl"))
+    s.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    s.add_argument("--out", default=str(Path("eval") / "reports" / "eval.json"))
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("serve", help="start the chat app")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=7860)
+    s.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RagError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Evaluation: pure metric functions over plain data, and a runner that calls the assistant."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .ingest import squash
+from .question import MODES
+
+KS = (1, 3, 5, 10)
+
+
+def load_questions(path: Path) -> list[dict]:
+    """Read a JSONL question set (one object per line)."""
+    rows = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except ValueError as e:
+                raise ValueError(f"{path}:{n}: not JSON ({e})") from None
+    return rows
+
+
+def relevance(texts: Sequence[str], evidence: Sequence[str]) -> list[bool]:
+    """For each retrieved text, whether it contains any evidence span (whitespace ignored)."""
+    spans = [squash(e) for e in evidence]
+    return [any(s in squash(t) for s in spans) for t in texts]
+
+
+def reciprocal_rank(rel: Sequence[bool]) -> float:
+    return next((1.0 / (i + 1) for i, r in enumerate(rel) if r), 0.0)
+
+
+def ndcg(rel: Sequence[bool], n_relevant: int, k: int = 10) -> float:
+    """Binary-relevance nDCG@k; ``n_relevant`` is how many relevant passages exist."""
+    dcg = sum(1.0 / math.log2(i + 2) for i, r in enumerate(rel[:k]) if r)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(n_relevant, k)))
+    return dcg / ideal if ideal else 0.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty sequence."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q / 100 * len(s)) - 1))] if s else 0.0
+
+
+def retrieval_metrics(rows: Sequence[dict]) -> dict:
+    """hit@k, MRR and nDCG@10 averaged over rows with keys ``rel`` and ``n_relevant``."""
+    n = len(rows) or 1
+    out = {f"hit@{k}": sum(any(r["rel"][:k]) for r in rows) / n for k in KS}
+    out["mrr"] = sum(reciprocal_rank(r["rel"]) for r in rows) / n
+    out["ndcg@10"] = sum(ndcg(r["rel"], r["n_relevant"]) for r in rows) / n
+    return out
+
+
+def quoted_text(answer) -> str:
+    """The verbatim sentences an answer quotes, joined (markers excluded)."""
+    return "".join(c.text[a:b] for c in answer.citations for a, b in c.spans)
+
+
+def answer_metrics(rows: Sequence[dict]) -> dict:
+    """Answer quality from per-question rows (keys: answerable, abstained, contains, cited, length)."""
+    ans = [r for r in rows if r["answerable"]]
+    una = [r for r in rows if not r["answerable"]]
+    answered = [r for r in ans if not r["abstained"]]
+    return {
+        "answer_contains_evidence": sum(r["contains"] for r in ans) / (len(ans) or 1),
+        "citation_accuracy": sum(r["cited"] for r in ans) / (len(ans) or 1),
+        "unanswerable_rejected": sum(r["abstained"] for r in una) / (len(una) or 1),
+        "answerable_rejected": sum(r["abstained"] for r in ans) / (len(ans) or 1),
+        "mean_answer_chars": sum(r["length"] for r in answered) / (len(answered) or 1),
+        "answerable": len(ans),
+        "unanswerable": len(una),
+    }
+
+
+def run(assistant, questions: Sequence[dict], modes: Sequence[str] = MODES, k: int = 10) -> dict:
+    """Ask every question in every mode; return the report (metrics + per-question rows)."""
+    all_texts = [p.text for p in assistant.passages]
+    report: dict = {"questions": len(questions), "passages": len(all_texts), "modes": {}}
+    for mode in modes:
+        rows, latencies = [], []
+        for q in questions:
+            t0 = time.perf_counter()
+            answer = assistant.ask(q["question"], top_k=k, mode=mode)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            evidence = q.get("evidence") or []
+            rel = relevance([h.passage.text for h in answer.hits], evidence) if evidence else []
+            quoted = quoted_text(answer)
+            rows.append({
+                "id": q["id"],
+                "answerable": bool(evidence),
+                "rel": rel,
+                "n_relevant": sum(relevance(all_texts, evidence)) if evidence else 0,
+                "abstained": answer.abstained,
+                "contains": bool(evidence) and not answer.abstained and any(relevance([quoted], evidence)),
+                "cited": bool(evidence) and not answer.abstained
+                and any(relevance([c.text for c in answer.citations], evidence)),
+                "length": len(quoted),
+                "top": answer.hits[0].passage.id if answer.hits else None,
+                "signals": answer.to_dict()["signals"],
+            })
+        metrics = retrieval_metrics([r for r in rows if r["answerable"]])
+        metrics.update(answer_metrics(rows))
+        metrics["p50_ms"] = percentile(latencies, 50)
+        metrics["p95_ms"] = percentile(latencies, 95)
+        report["modes"][mode] = {"metrics": metrics, "rows": rows}
+    return report
+
+
+COLUMNS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "answer_contains_evidence",
+           "citation_accuracy", "unanswerable_rejected", "answerable_rejected", "mean_answer_chars",
+           "p50_ms", "p95_ms")
+
+
+def format_table(report: dict) -> str:
+    """A plain-text table: one row per metric, one column per mode."""
+    modes = list(report["modes"])
+    lines = ["metric".ljust(26) + "".join(m.rjust(10) for m in modes)]
+    for col in COLUMNS:
+        vals = [report["modes"][m]["metrics"][col] for m in modes]
+        fmt = "{:10.1f}" if col.endswith("_ms") or col == "mean_answer_chars" else "{:10.3f}"
+        lines.append(col.ljust(26) + "".join(fmt.format(v) for v in vals))
+    return "\n".join(lines)

@@ -1,0 +1,170 @@
+"""The dense index on disk: a directory with a FAISS file, passages JSONL and a manifest.
+
+Loading verifies the manifest and every file's checksum before FAISS parses anything
+(FAISS readers can crash on malformed input); any mismatch means "stale": rebuild.
+Writes go to a temporary sibling directory that is renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import StaleIndexError
+from .records import Hit, Passage
+
+FORMAT_VERSION = 1
+VECTORS = "vectors.faiss"
+PASSAGES = "passages.jsonl"
+MANIFEST = "manifest.json"
+# Exact search up to this many vectors; beyond it HNSW (see `rag bench` scale curve).
+EXACT_MAX = 200_000
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def make_faiss_index(vectors: np.ndarray, exact_max: int = EXACT_MAX):
+    """Inner-product index over unit vectors: exact when small, HNSW when large."""
+    import faiss
+
+    n, dim = vectors.shape
+    if n <= exact_max:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 64
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+@dataclass
+class DenseIndex:
+    """Passages with their vectors in a FAISS index."""
+
+    passages: list[Passage]
+    faiss_index: object
+    manifest: dict
+
+    def search_vector(self, query_vec: np.ndarray, k: int) -> list[Hit]:
+        k = min(k, len(self.passages))
+        if k <= 0:
+            return []
+        scores, ids = self.faiss_index.search(query_vec.reshape(1, -1).astype(np.float32), k)
+        return [Hit(self.passages[i], float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+
+    def vectors(self) -> np.ndarray:
+        """All stored vectors (exact indexes only), in passage order."""
+        return self.faiss_index.reconstruct_n(0, self.faiss_index.ntotal)
+
+
+def write_index(
+    directory: Path, passages: list[Passage], vectors: np.ndarray, model_id: str, corpus_hash: str,
+    extra_arrays: dict[str, np.ndarray] | None = None,
+) -> None:
+    """Write an index directory atomically (temp dir, then rename over the old one)."""
+    import faiss
+
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    try:
+        index = make_faiss_index(vectors)
+        faiss.write_index(index, str(tmp / VECTORS))
+        with open(tmp / PASSAGES, "w", encoding="utf-8") as f:
+            for p in passages:
+                f.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+        for name, arr in (extra_arrays or {}).items():
+            np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
+        files = sorted(p.name for p in tmp.iterdir())
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "model_id": model_id,
+            "dim": int(vectors.shape[1]),
+            "corpus_hash": corpus_hash,
+            "passage_count": len(passages),
+            "index_type": type(index).__name__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "files": {name: sha256_file(tmp / name) for name in files},
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        _swap_into_place(tmp, directory)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap_into_place(tmp: Path, directory: Path) -> None:
+    old = None
+    if directory.exists():
+        old = directory.with_name(f".{directory.name}.old-{os.getpid()}-{time.time_ns()}")
+        os.replace(directory, old)
+    os.replace(tmp, directory)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(directory: Path) -> dict:
+    path = Path(directory) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StaleIndexError(f"no index at {directory}") from None
+    except (OSError, ValueError) as e:
+        raise StaleIndexError(f"unreadable manifest {path}: {e}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise StaleIndexError(f"malformed manifest {path}")
+    return manifest
+
+
+def load_index(directory: Path, model_id: str, corpus_hash: str, dim: int) -> tuple[DenseIndex, dict]:
+    """Load and validate an index directory; raises StaleIndexError saying why it is unusable.
+
+    Returns the index and the extra ``.npy`` arrays stored with it.
+    """
+    import faiss
+
+    directory = Path(directory)
+    m = read_manifest(directory)
+    expect = {"format_version": FORMAT_VERSION, "model_id": model_id, "corpus_hash": corpus_hash, "dim": dim}
+    for key, want in expect.items():
+        if m.get(key) != want:
+            raise StaleIndexError(f"index {key} changed ({m.get(key)!r} -> {want!r})")
+    for name, digest in m["files"].items():
+        path = directory / name
+        if os.sep in name or not path.is_file():
+            raise StaleIndexError(f"index file {name} is missing")
+        if sha256_file(path) != digest:
+            raise StaleIndexError(f"index file {name} fails its checksum")
+    for required in (VECTORS, PASSAGES):
+        if required not in m["files"]:
+            raise StaleIndexError(f"manifest lists no {required}")
+    try:
+        passages = [
+            Passage.from_dict(json.loads(line))
+            for line in (directory / PASSAGES).read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        index = faiss.read_index(str(directory / VECTORS))
+        extras = {
+            name[:-4]: np.load(directory / name, allow_pickle=False)
+            for name in m["files"] if name.endswith(".npy")
+        }
+    except Exception as e:  # checksums passed, so this means a writer bug: still rebuildable
+        raise StaleIndexError(f"index unreadable: {type(e).__name__}: {e}") from None
+    if index.ntotal != len(passages) or len(passages) != m.get("passage_count") or index.d != dim:
+        raise StaleIndexError("index counts do not match its manifest")
+    return DenseIndex(passages, index, m), extras

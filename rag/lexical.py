@@ -1,0 +1,89 @@
+"""Lexical retrieval: jieba search-mode segmentation scored by bm25s."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .records import Hit, Passage
+
+DATA = Path(__file__).with_name("data")
+_lock = threading.Lock()
+_segmenter = None
+
+
+def _stopwords() -> frozenset[str]:
+    words = (DATA / "stopwords.txt").read_text(encoding="utf-8").split()
+    return frozenset(w.lower() for w in words)
+
+
+def _is_content(token: str) -> bool:
+    # Drop punctuation, symbols and whitespace tokens; keep letters, digits, CJK.
+    return any(unicodedata.category(ch)[0] in "LN" for ch in token)
+
+
+def jieba_tokenizer() -> Callable[[str], list[str]]:
+    """The default tokenizer: jieba search mode with the domain dictionary, minus stopwords.
+
+    One jieba ``Tokenizer`` is shared per process (loading its dictionary takes ~1 s).
+    """
+    global _segmenter
+    with _lock:
+        if _segmenter is None:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            seg = jieba.Tokenizer()
+            seg.load_userdict(str(DATA / "userdict.txt"))
+            _segmenter = seg
+    seg, stop = _segmenter, _stopwords()
+
+    def tokenize(text: str) -> list[str]:
+        tokens = (t.strip().lower() for t in seg.cut_for_search(text))
+        return [t for t in tokens if t and t not in stop and _is_content(t)]
+
+    return tokenize
+
+
+class LexicalIndex:
+    """BM25 over passages; the tokenizer is any ``str -> list[str]`` callable."""
+
+    def __init__(self, passages: Sequence[Passage], tokenize: Callable[[str], list[str]] | None = None):
+        import bm25s
+
+        self.passages = list(passages)
+        self.tokenize = tokenize or jieba_tokenizer()
+        corpus = [self.tokenize(p.text) or [""] for p in self.passages]
+        df: dict[str, int] = {}
+        for tokens in corpus:
+            for t in set(tokens):
+                df[t] = df.get(t, 0) + 1
+        self.df = df
+        self.bm25 = bm25s.BM25()
+        if self.passages:
+            self.bm25.index(corpus, show_progress=False)
+
+    def idf(self, term: str) -> float:
+        """BM25-style inverse document frequency (terms absent from the corpus get the maximum)."""
+        n = len(self.passages)
+        df = self.df.get(term, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for ``query`` (zeros when no query term is known)."""
+        tokens = [t for t in self.tokenize(query) if t in getattr(self.bm25, "vocab_dict", {})]
+        if not tokens or not self.passages:
+            return np.zeros(len(self.passages), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        """Top ``k`` passages with a positive BM25 score, best first."""
+        s = self.scores(query)
+        order = np.argsort(-s, kind="stable")[:k]
+        return [Hit(self.passages[i], float(s[i])) for i in order if s[i] > 0]

@@ -1,0 +1,24 @@
+"""Where things live: the repo's corpus and index folders, and the per-user data dir."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def corpus_dir() -> Path:
+    """The corpus folder (``RAG_CORPUS_DIR`` overrides the repo's ``corpus/``)."""
+    return Path(os.environ.get("RAG_CORPUS_DIR") or ROOT / "corpus")
+
+
+def index_root() -> Path:
+    """Where built indexes go (``RAG_INDEX_DIR`` overrides the repo's ``embeddings/``)."""
+    return Path(os.environ.get("RAG_INDEX_DIR") or ROOT / "embeddings")
+
+
+def data_dir() -> Path:
+    """Per-user cache for built models (``RAG_DATA_DIR`` overrides ``~/.cache/rag-policy-zh``)."""
+    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-policy-zh"
+    return Path(os.environ.get("RAG_DATA_DIR") or default)

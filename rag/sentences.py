@@ -1,0 +1,48 @@
+"""Splitting passage text into quotable sentences."""
+
+from __future__ import annotations
+
+SENTENCE_SPLIT_VERSION = "1"
+ENDERS = "。！？；!?;"
+OPENERS = {"《": "》", "“": "”", "「": "」", "『": "』", "‘": "’", "（": "）", "(": ")", "〈": "〉", "【": "】"}
+CLOSERS = set(OPENERS.values()) | {'"', "'"}
+
+
+def split_sentences(text: str, protect: bool = True) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text``.
+
+    Splits after 。！？； (and ASCII !?;), never inside 《》, quotes or brackets, and keeps
+    closing quotes/brackets that follow the end mark with the sentence. Leading and
+    trailing whitespace of each sentence is excluded from its span.
+    """
+    spans: list[tuple[int, int]] = []
+    stack: list[str] = []
+    start = 0
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if protect and ch in OPENERS:
+            stack.append(OPENERS[ch])
+        elif stack and ch == stack[-1]:
+            stack.pop()
+        elif ch in ENDERS and not stack:
+            end = i + 1
+            while end < n and (text[end] in ENDERS or text[end] in CLOSERS):
+                end += 1
+            spans.append((start, end))
+            start = i = end
+            continue
+        i += 1
+    if stack:  # unbalanced quotes or brackets: protecting them would swallow the rest
+        return split_sentences(text, protect=False)
+    if start < n:
+        spans.append((start, n))
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            out.append((a, b))
+    return out
