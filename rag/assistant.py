@@ -12,7 +12,8 @@ import numpy as np
 from . import answer as answering
 from .encoder import Encoder, SentenceTransformerEncoder, model_name, slug
 from .errors import StaleIndexError
-from .fusion import rrf
+from .context import CONTEXT_VERSION, embedding_texts
+from .fusion import fuse
 from .index import DenseIndex, load_index, write_index
 from .ingest import load_catalog, load_corpus
 from .lexical import LexicalIndex
@@ -21,7 +22,7 @@ from .paths import index_root
 from .question import check_options, clean_question
 from .records import Answer, Hit, Passage
 
-CANDIDATES = 50  # depth of each ranked list before fusion
+DENSE_SENTENCE_WEIGHT = 0.5  # dense score = mix of passage and best-sentence similarity
 
 
 def corpus_hash(corpus: Path) -> str:
@@ -30,6 +31,7 @@ def corpus_hash(corpus: Path) -> str:
 
     h = hashlib.sha256(str(getattr(ingest, "INGEST_VERSION", 0)).encode())
     h.update(answering.SENTENCE_SPLIT_VERSION.encode())
+    h.update(CONTEXT_VERSION.encode())
     catalog = Path(corpus) / "catalog.json"
     h.update(catalog.read_bytes())
     for entry in load_catalog(Path(corpus)):
@@ -58,6 +60,9 @@ class Assistant:
         self._by_id = {p.id: i for i, p in enumerate(self.passages)}
         self.passage_vectors = dense.vectors()
         self.sentences = answering.SentenceTable(self.passages, sentence_vectors)
+        # Sentences are stored passage by passage, so a passage's best sentence is a reduceat.
+        self._sentence_starts = np.array(
+            [self.sentences.by_passage[i][0] for i in range(len(self.passages))], dtype=np.int64)
 
     @classmethod
     def load(
@@ -121,18 +126,35 @@ class Assistant:
         window = self.passages[max(0, i - n) : i + n + 1]
         return [q for q in window if q.doc_id == p.doc_id]
 
-    def search(self, question: str, top_k: int = 5, mode: str = "hybrid",
-               query_vec: np.ndarray | None = None) -> list[Hit]:
-        """Ranked passages for a cleaned question."""
-        depth = max(CANDIDATES, top_k)
+    def dense_scores(self, query_vec: np.ndarray) -> np.ndarray:
+        """Per passage: mix of its (contextual) vector's and its best sentence's cosine."""
+        n = len(self.passages)
+        passage = np.full(n, -1.0, dtype=np.float32)
+        for hit_score, i in self.dense.search_ids(query_vec, n):
+            passage[i] = hit_score
+        if len(self.sentences.vectors) == 0:
+            return passage
+        best_sentence = np.maximum.reduceat(self.sentences.vectors @ query_vec, self._sentence_starts)
+        w = DENSE_SENTENCE_WEIGHT
+        return (1 - w) * passage + w * best_sentence
+
+    def scores(self, question: str, mode: str, query_vec: np.ndarray | None = None) -> np.ndarray:
+        """Score of every passage for a cleaned question in the given mode (higher is better)."""
         if mode == "lexical":
-            return self.lexical.search(question, top_k)
+            return self.lexical.scores(question)
         if query_vec is None:
             query_vec = self.encoder.encode_queries([question])[0]
-        dense = self.dense.search_vector(query_vec, depth)
-        if mode == "dense":
-            return dense[:top_k]
-        return rrf([dense, self.lexical.search(question, depth)])[:top_k]
+        dense = self.dense_scores(query_vec)
+        return dense if mode == "dense" else fuse(dense, self.lexical.scores(question))
+
+    def search(self, question: str, top_k: int = 5, mode: str = "hybrid",
+               query_vec: np.ndarray | None = None) -> list[Hit]:
+        """The ``top_k`` best passages for a cleaned question."""
+        s = self.scores(question, mode, query_vec)
+        order = np.argsort(-s, kind="stable")[:top_k]
+        if mode == "lexical":  # a passage sharing no term with the question is no lexical hit
+            order = [i for i in order if s[i] > 0]
+        return [Hit(self.passages[i], float(s[i])) for i in order]
 
     def ask(self, question: str, top_k: int = 5, mode: str = "hybrid") -> Answer:
         """Answer a question with sentences quoted from the documents.
@@ -152,7 +174,7 @@ class Assistant:
 def build_index(corpus: Path, directory: Path, encoder: Encoder, chash: str, progress: bool = False) -> None:
     """Ingest the corpus, embed passages and sentences, write the index directory."""
     passages = load_corpus(corpus)
-    vectors = encoder.encode_passages([p.text for p in passages], progress=progress)
+    vectors = encoder.encode_passages(embedding_texts(passages), progress=progress)
     sentence_texts = [s.text for s in answering.split_passages(passages)]
     sentence_vecs = encoder.encode_passages(sentence_texts, progress=progress) if sentence_texts else (
         np.zeros((0, encoder.dim), np.float32))

@@ -1,26 +1,22 @@
-"""Fusing ranked lists from several retrievers."""
+"""Fusing dense and lexical scores.
+
+Chosen by measurement on eval/questions.jsonl (see README "Numbers"): a weighted sum of
+z-scored dense and BM25 scores beat reciprocal-rank fusion (MRR 0.76 vs 0.72 at best k).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import numpy as np
 
-from .records import Hit
-
-RRF_K = 60
+LEXICAL_WEIGHT = 0.3
 
 
-def rrf(rankings: Sequence[Sequence[Hit]], k: int = RRF_K, weights: Sequence[float] | None = None) -> list[Hit]:
-    """Reciprocal-rank fusion: score(p) = sum_i w_i / (k + rank_i(p)), ranks from 1.
+def zscore(x: np.ndarray) -> np.ndarray:
+    """Standardize scores over the corpus (all zeros stay zeros)."""
+    sd = float(x.std())
+    return (x - float(x.mean())) / sd if sd > 1e-9 else np.zeros_like(x)
 
-    Returns hits carrying the fused score, best first; ties keep first-seen order.
-    """
-    weights = weights or [1.0] * len(rankings)
-    fused: dict[str, float] = {}
-    passages = {}
-    for ranking, w in zip(rankings, weights):
-        for rank, hit in enumerate(ranking, start=1):
-            pid = hit.passage.id
-            passages.setdefault(pid, hit.passage)
-            fused[pid] = fused.get(pid, 0.0) + w / (k + rank)
-    order = sorted(fused, key=lambda pid: -fused[pid])
-    return [Hit(passages[pid], fused[pid]) for pid in order]
+
+def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = LEXICAL_WEIGHT) -> np.ndarray:
+    """Hybrid score per passage: z(dense) + weight * z(lexical)."""
+    return zscore(dense) + weight * zscore(lexical)

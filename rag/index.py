@@ -60,12 +60,17 @@ class DenseIndex:
     faiss_index: object
     manifest: dict
 
-    def search_vector(self, query_vec: np.ndarray, k: int) -> list[Hit]:
+    def search_ids(self, query_vec: np.ndarray, k: int) -> list[tuple[float, int]]:
+        """(score, passage position) of the ``k`` nearest passages, best first."""
         k = min(k, len(self.passages))
         if k <= 0:
             return []
         scores, ids = self.faiss_index.search(query_vec.reshape(1, -1).astype(np.float32), k)
-        return [Hit(self.passages[i], float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+        return [(float(s), int(i)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+
+    def search_vector(self, query_vec: np.ndarray, k: int) -> list[Hit]:
+        """The ``k`` nearest passages as hits."""
+        return [Hit(self.passages[i], s) for s, i in self.search_ids(query_vec, k)]
 
     def vectors(self) -> np.ndarray:
         """All stored vectors (exact indexes only), in passage order."""

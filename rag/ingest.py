@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.errors import RagError
 from rag.records import Passage
 
 INGEST_VERSION = 1  # part of the corpus hash: bump when parsing changes, so indexes are rebuilt
@@ -27,7 +28,7 @@ _CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
 _SPACE_NEAR_CJK = re.compile(rf"\s+(?=[{_CJK}])|(?<=[{_CJK}])\s+")
 
 
-class CorpusError(ValueError):
+class CorpusError(RagError, ValueError):
     """The catalog or one of its documents is missing, malformed or unparsable."""
 
 
@@ -191,7 +192,7 @@ class _S2003Parser:
         self.last_number: tuple[int, ...] = ()
         self.numbered: dict[str, _Draft] = {}
 
-    def start(self, draft_id: str, label: str, first_line: str, section=None) -> _Draft:
+    def start(self, draft_id: str, label: str, first_line: str, section: tuple[str, ...] = ()) -> _Draft:
         self.current = _Draft(draft_id, section or self.section, label, [first_line])
         self.drafts.append(self.current)
         return self.current
@@ -202,6 +203,8 @@ class _S2003Parser:
             return
         name = clean_inline(stripped)
         if self.part != "plan" and _LETTER_HEADING.fullmatch(name):
+            if self.letters == len(_LETTERS):
+                raise CorpusError(f"unexpected third letter heading: {name!r}")
             self.part, prefix = _LETTERS[self.letters]
             self.prefix = self.short + prefix
             self.letters += 1

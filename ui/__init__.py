@@ -1,0 +1,1 @@
+"""Web UI (Gradio) for the policy-document assistant: ``rag serve`` starts it."""
