@@ -22,12 +22,14 @@ MAX_CHARS = 200
 LIST_MAX_SENTENCES = 6
 LIST_MAX_CHARS = 400
 # Sentence score = dense cosine + W_LEX * idf-weighted term coverage + W_RANK / (1 + passage rank).
+# Weights chosen by a grid search on eval/questions.jsonl (answer-contains-evidence).
 W_LEX = 0.10
 W_RANK = 0.02
-KEEP_WITHIN = 0.03  # extra sentences must score within this of the best one
-# Abstention (calibrated with `rag eval --calibrate` on eval/questions.jsonl).
-ABSTAIN_MARGIN = 0.06  # dense top-1 minus the question's mean similarity to the corpus
-ABSTAIN_COVERAGE = 0.5  # idf-weighted share of question terms found in the top passages
+KEEP_WITHIN = 0.06  # extra sentences must score within this of the best one
+# Abstain when the best passage stands out from the corpus by less than this (cosine).
+# Set from the calibration table `rag eval` prints (5% answerable rejected at 0.0257),
+# rounded down to leave room for questions unlike the eval set.
+ABSTAIN_MARGIN = 0.025
 NOT_FOUND = {"zh": "文件中没有找到相关内容。", "en": "The documents do not contain an answer to this question."}
 LIST_CUES = re.compile(r"哪些|哪几|有什么|列举|包括什么|几项|几个|which|what are|list|name the", re.I)
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -95,10 +97,13 @@ def coverage(terms: dict[str, float], text: str) -> float:
 
 
 def should_abstain(s: Signals) -> bool:
-    """Abstain unless the dense match stands out or the question's terms are found."""
-    if s.lang == "en":  # English questions share no terms with Chinese text: dense only
-        return s.dense_margin < ABSTAIN_MARGIN
-    return s.dense_margin < ABSTAIN_MARGIN and s.coverage < ABSTAIN_COVERAGE
+    """Abstain when no passage stands out from the corpus for this question.
+
+    e5 cosines are compressed (answerable and unanswerable questions overlap at
+    0.78-0.92), so the margin over the question's mean similarity to the corpus is used.
+    Term coverage and score gaps were measured too and separate no better (README).
+    """
+    return s.dense_margin < ABSTAIN_MARGIN
 
 
 def pick_sentences(assistant: Assistant, question: str, hits: list[Hit], query_vec: np.ndarray,

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from . import answer as answering
+from .context import CONTEXT_VERSION, embedding_texts
 from .encoder import Encoder, SentenceTransformerEncoder, model_name, slug
 from .errors import StaleIndexError
-from .context import CONTEXT_VERSION, embedding_texts
 from .fusion import fuse
 from .index import DenseIndex, load_index, write_index
 from .ingest import load_catalog, load_corpus

@@ -90,6 +90,15 @@ def cmd_eval(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
     print(evaluate.format_table(report))
+    if "hybrid" in report["modes"]:
+        rows = report["modes"]["hybrid"]["rows"]
+        report["calibration"] = {f: evaluate.calibrate(rows, f) for f in (0.05, 0.10, 0.20)}
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+        print("\nabstention calibration (hybrid, dense margin): at most X of answerable rejected ->")
+        for f, c in report["calibration"].items():
+            if c:
+                print(f"  X={f:.2f}: threshold {c['threshold']:.4f} rejects "
+                      f"{c['unanswerable_rejected']:.2f} of unanswerable ({c['answerable_rejected']:.2f} answerable)")
     print(f"\nreport: {out}")
     return 0
 

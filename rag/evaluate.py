@@ -113,6 +113,28 @@ def run(assistant, questions: Sequence[dict], modes: Sequence[str] = MODES, k: i
     return report
 
 
+def abstention_curve(rows: Sequence[dict], key: str = "dense_margin") -> list[dict]:
+    """For each candidate threshold on a signal: the share of answerable and unanswerable
+    questions that "abstain when signal < threshold" would reject."""
+    ans = [r["signals"][key] for r in rows if r["answerable"] and r["signals"]]
+    una = [r["signals"][key] for r in rows if not r["answerable"] and r["signals"]]
+    out = []
+    for t in sorted(set(ans + una)):
+        out.append({
+            "threshold": t,
+            "answerable_rejected": sum(v < t for v in ans) / (len(ans) or 1),
+            "unanswerable_rejected": sum(v < t for v in una) / (len(una) or 1),
+        })
+    return out
+
+
+def calibrate(rows: Sequence[dict], max_false_reject: float = 0.05, key: str = "dense_margin") -> dict:
+    """The threshold that rejects the most unanswerable questions while rejecting at most
+    ``max_false_reject`` of the answerable ones."""
+    ok = [c for c in abstention_curve(rows, key) if c["answerable_rejected"] <= max_false_reject]
+    return max(ok, key=lambda c: (c["unanswerable_rejected"], -c["threshold"])) if ok else {}
+
+
 COLUMNS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "answer_contains_evidence",
            "citation_accuracy", "unanswerable_rejected", "answerable_rejected", "mean_answer_chars",
            "p50_ms", "p95_ms")

@@ -145,9 +145,12 @@ def load_index(directory: Path, model_id: str, corpus_hash: str, dim: int) -> tu
     directory = Path(directory)
     m = read_manifest(directory)
     expect = {"format_version": FORMAT_VERSION, "model_id": model_id, "corpus_hash": corpus_hash, "dim": dim}
+    what = {"format_version": "index format", "model_id": "embedding model", "corpus_hash": "corpus",
+            "dim": "embedding dimension"}
     for key, want in expect.items():
         if m.get(key) != want:
-            raise StaleIndexError(f"index {key} changed ({m.get(key)!r} -> {want!r})")
+            shown = "" if key == "corpus_hash" else f" ({m.get(key)!r} -> {want!r})"
+            raise StaleIndexError(f"the {what[key]} changed since the index was built{shown}")
     for name, digest in m["files"].items():
         path = directory / name
         if os.sep in name or not path.is_file():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SENTENCE_SPLIT_VERSION = "1"
+SENTENCE_SPLIT_VERSION = "2"
 ENDERS = "。！？；!?;"
 OPENERS = {"《": "》", "“": "”", "「": "」", "『": "』", "‘": "’", "（": "）", "(": ")", "〈": "〉", "【": "】"}
 CLOSERS = set(OPENERS.values()) | {'"', "'"}
@@ -25,6 +25,9 @@ def split_sentences(text: str, protect: bool = True) -> list[tuple[int, int]]:
             stack.append(OPENERS[ch])
         elif stack and ch == stack[-1]:
             stack.pop()
+            if not stack and i > 0 and text[i - 1] in ENDERS:  # “……。” ends the sentence
+                spans.append((start, i + 1))
+                start = i + 1
         elif ch in ENDERS and not stack:
             end = i + 1
             while end < n and (text[end] in ENDERS or text[end] in CLOSERS):

@@ -1,0 +1,83 @@
+"""Sentence splitting, quoting and abstention (fake encoder: no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import QuestionError
+from rag.answer import language
+from rag.sentences import split_sentences
+
+
+def parts(text):
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
+def test_split_on_chinese_end_marks():
+    assert parts("第一句。第二句！第三句？第四句；尾巴") == ["第一句。", "第二句！", "第三句？", "第四句；", "尾巴"]
+
+
+def test_never_split_inside_title_marks_or_quotes():
+    text = "我们重申《北大西洋公约。第5条》的承诺。他说“不行。不行。”然后离开。"
+    assert parts(text) == ["我们重申《北大西洋公约。第5条》的承诺。", "他说“不行。不行。”", "然后离开。"]
+
+
+def test_unbalanced_quote_does_not_swallow_the_rest():
+    assert parts("他说“不行。然后离开。最后。") == ["他说“不行。", "然后离开。", "最后。"]
+
+
+def test_spans_skip_whitespace_and_cover_text():
+    text = " 甲。  乙。 "
+    assert [text[a:b] for a, b in split_sentences(text)] == ["甲。", "乙。"]
+
+
+def test_language():
+    assert language("北约?") == "zh" and language("What is NATO?") == "en"
+
+
+def test_answer_is_verbatim_and_cited(fake_assistant):
+    ans = fake_assistant.ask("北约的三大核心任务是什么？")
+    assert not ans.abstained and ans.citations
+    for i, c in enumerate(ans.citations, start=1):
+        assert f"[{i}]" in ans.text
+        passage = fake_assistant.lookup(c.id)
+        assert passage is not None and passage.text == c.text
+        for a, b in c.spans:
+            assert c.text[a:b] and c.text[a:b] in ans.text
+    assert len(ans.text) <= 400
+
+
+@pytest.mark.parametrize("question", ["北约?", "What does NATO say about Russia?", "NATO 反恐 plan 2002?",
+                                      "北约" * 5000, "<img src=x onerror=alert(1)>", "\x00北约\ud800"])
+def test_odd_questions_answer_or_abstain_cleanly(fake_assistant, question):
+    ans = fake_assistant.ask(question)
+    assert isinstance(ans.text, str) and ans.text
+    assert ans.abstained or ans.citations
+
+
+def test_long_question_is_truncated_with_a_note(fake_assistant):
+    ans = fake_assistant.ask("北约的核心任务" * 2000)
+    assert any("truncated" in n for n in ans.notes)
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\n\t", "？？？", None, 42])
+def test_empty_or_non_text_question_is_a_clear_error(fake_assistant, bad):
+    with pytest.raises(QuestionError) as e:
+        fake_assistant.ask(bad)
+    assert "question" in str(e.value)
+
+
+@pytest.mark.parametrize("kwargs", [{"mode": "magic"}, {"top_k": 0}, {"top_k": 500}, {"top_k": "5"}])
+def test_bad_options_are_clear_errors(fake_assistant, kwargs):
+    with pytest.raises(QuestionError):
+        fake_assistant.ask("北约", **kwargs)
+
+
+def test_abstention_text_in_question_language(fake_assistant, monkeypatch):
+    from rag import answer
+
+    monkeypatch.setattr(answer, "should_abstain", lambda s: True)
+    zh = fake_assistant.ask("北约的预算是多少？")
+    en = fake_assistant.ask("What is NATO's budget?")
+    assert zh.abstained and zh.text == answer.NOT_FOUND["zh"] and not zh.citations and zh.hits
+    assert en.abstained and en.text == answer.NOT_FOUND["en"]

@@ -1,0 +1,70 @@
+"""The CLI: thin, JSON output readable, errors as one line without a traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag import cli
+from tests.conftest import CORPUS, FakeEncoder
+
+
+@pytest.fixture
+def fake_cli(monkeypatch, tmp_path):
+    from rag import Assistant
+
+    real_load = Assistant.load.__func__
+    enc = FakeEncoder()
+
+    def load(cls, *args, model=None, **kwargs):
+        if model and model != "fake":
+            from rag.encoder import SentenceTransformerEncoder
+
+            SentenceTransformerEncoder(model)  # raises ModelError for unknown names
+        kwargs.update(corpus_dir=CORPUS, index_dir=tmp_path / "idx", encoder=enc)
+        return real_load(cls, **kwargs)
+
+    monkeypatch.setattr(Assistant, "load", classmethod(load))
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_ask_prints_answer_and_sources(fake_cli, capsys):
+    code, out, err = run(capsys, "ask", "北约的三大核心任务是什么？")
+    assert code == 0 and "[1]" in out and "SC2022" in out
+
+
+def test_ask_json_keeps_chinese_readable(fake_cli, capsys):
+    code, out, _ = run(capsys, "ask", "--json", "-k", "3", "--mode", "lexical", "北约反应部队")
+    data = json.loads(out)
+    assert code == 0 and data["mode"] == "lexical" and len(data["hits"]) <= 3
+    assert "北约" in out and "\\u" not in out
+
+
+def test_cite_prints_passage_with_neighbours(fake_cli, capsys):
+    code, out, _ = run(capsys, "cite", "SC2022-21")
+    assert code == 0 and "▶ [SC2022-21]" in out and "[SC2022-20]" in out and "[SC2022-22]" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("cite", "SC2022-999"), "no passage with id"),
+    (("ask", "   "), "question"),
+    (("ask", "-k", "0", "北约"), "top_k"),
+    (("--model", "no-such-model-xyz", "ask", "北约"), "cannot load embedding model"),
+])
+def test_errors_are_one_clear_line(fake_cli, capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_help_is_instant_and_lists_commands(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    for cmd in ("index", "ask", "cite", "eval", "serve"):
+        assert cmd in out

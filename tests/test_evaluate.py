@@ -1,0 +1,43 @@
+"""Metric functions over plain data."""
+
+from rag import evaluate as ev
+
+
+def test_relevance_ignores_whitespace():
+    assert ev.relevance(["北约 将继续\n履行", "无关"], ["将继续履行"]) == [True, False]
+
+
+def test_reciprocal_rank_and_ndcg():
+    assert ev.reciprocal_rank([False, True, False]) == 0.5
+    assert ev.reciprocal_rank([False, False]) == 0.0
+    assert ev.ndcg([True], 1) == 1.0
+    assert 0 < ev.ndcg([False, True], 1) < 1
+    assert ev.ndcg([False], 0) == 0.0
+
+
+def test_retrieval_metrics():
+    rows = [{"rel": [True, False], "n_relevant": 1}, {"rel": [False, False, True], "n_relevant": 1}]
+    m = ev.retrieval_metrics(rows)
+    assert m["hit@1"] == 0.5 and m["hit@3"] == 1.0
+    assert abs(m["mrr"] - (1 + 1 / 3) / 2) < 1e-9
+
+
+def test_percentile():
+    assert ev.percentile([5, 1, 3, 2, 4], 50) == 3
+    assert ev.percentile([1, 2, 3, 4, 100], 95) == 100
+
+
+def test_answer_metrics_and_calibration():
+    rows = [
+        {"answerable": True, "abstained": False, "contains": True, "cited": True, "length": 10,
+         "signals": {"dense_margin": 0.05}},
+        {"answerable": True, "abstained": True, "contains": False, "cited": False, "length": 0,
+         "signals": {"dense_margin": 0.02}},
+        {"answerable": False, "abstained": True, "contains": False, "cited": False, "length": 0,
+         "signals": {"dense_margin": 0.01}},
+    ]
+    m = ev.answer_metrics(rows)
+    assert m["answer_contains_evidence"] == 0.5 and m["unanswerable_rejected"] == 1.0
+    assert m["answerable_rejected"] == 0.5
+    c = ev.calibrate(rows, 0.0)
+    assert c["threshold"] == 0.02 and c["unanswerable_rejected"] == 1.0 and c["answerable_rejected"] == 0.0

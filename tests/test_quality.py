@@ -1,0 +1,49 @@
+"""Retrieval and answer quality with the real model on the eval set (regression guards).
+
+The measured numbers live in eval/reports/eval.json (`rag eval`); these floors sit a little
+under them so a change that makes retrieval or answers worse fails here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import evaluate
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def report(real_assistant):
+    questions = evaluate.load_questions(ROOT / "eval" / "questions.jsonl")
+    return evaluate.run(real_assistant, questions, k=10)
+
+
+def test_hybrid_beats_each_single_mode(report):
+    m = {mode: report["modes"][mode]["metrics"] for mode in report["modes"]}
+    assert m["hybrid"]["mrr"] > m["dense"]["mrr"] > m["lexical"]["mrr"]
+    assert m["hybrid"]["hit@5"] >= m["dense"]["hit@5"]
+
+
+def test_retrieval_floors(report):
+    m = report["modes"]["hybrid"]["metrics"]
+    assert m["hit@5"] >= 0.90 and m["mrr"] >= 0.73 and m["ndcg@10"] >= 0.76, m
+
+
+def test_answer_floors(report):
+    m = report["modes"]["hybrid"]["metrics"]
+    assert m["answer_contains_evidence"] >= 0.72 and m["citation_accuracy"] >= 0.78, m
+    assert m["answerable_rejected"] <= 0.05 and m["unanswerable_rejected"] >= 0.10, m
+
+
+def test_every_quoted_sentence_is_verbatim_in_its_cited_passage(real_assistant):
+    questions = evaluate.load_questions(ROOT / "eval" / "questions.jsonl")
+    for q in questions:
+        ans = real_assistant.ask(q["question"])
+        for i, c in enumerate(ans.citations, start=1):
+            passage = real_assistant.lookup(c.id)
+            assert passage.text == c.text
+            for a, b in c.spans:
+                quote = c.text[a:b]
+                assert quote and f"{quote}[{i}]" in ans.text, (q["id"], quote)

@@ -1,0 +1,324 @@
+"""The web app's handlers (fast, fake encoder) and its HTTP API through gradio_client."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import re
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from rag import Assistant, QuestionError, RagError
+from rag.records import Answer
+from ui import app as ui
+
+XSS = "<img src=x onerror=alert(1)>"
+XSS_SHOWN = html.escape(XSS)  # what the page source must contain instead
+Q = "北约的三大核心任务是什么？"
+
+# gradio's queue calls a pandas API that pandas 3 deprecates; not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
+
+
+# ---------------------------------------------------------------- fixtures and helpers
+
+
+def inject_xss(corpus):
+    """Put an HTML injection probe into paragraph SC2022-21 of a corpus copy."""
+    doc = corpus / "nato-strategic-concept-2022.zh.txt"
+    text = doc.read_text(encoding="utf-8")
+    old = "21. 我们将大幅加强威慑和防御态势，"
+    assert old in text
+    doc.write_text(text.replace(old, f"21. 我们将大幅加强威慑和防御态势{XSS}，"), encoding="utf-8")
+    return corpus
+
+
+@pytest.fixture
+def xss_assistant(corpus_copy, fake_encoder, tmp_path):
+    return Assistant.load(corpus_dir=inject_xss(corpus_copy), index_dir=tmp_path / "idx",
+                          encoder=fake_encoder, notice=lambda m: None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running(assistant, **build_kwargs):
+    """The app over ``assistant`` on a free loopback port; yields its URL and closes it afterwards."""
+    demo = ui.build_app(assistant, **build_kwargs)
+    _, url, _ = ui.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+def reply_of(history):
+    assert history[-1]["role"] == "assistant"
+    return history[-1]["content"]
+
+
+def no_tags_from_input(page: str) -> None:
+    assert "<img" not in page and "onerror=alert(1)>" not in page
+
+
+# ---------------------------------------------------------------- chat handler
+
+
+def test_answer_html_has_markers_labels_sources_and_highlights(fake_assistant):
+    history, box = ui.chat_turn(fake_assistant, Q, [], 5, "hybrid", False)
+    expected = fake_assistant.ask(Q, top_k=5, mode="hybrid")
+    assert not expected.abstained and expected.citations
+    assert box == ""  # the textbox is cleared after an answer
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    assert Q in history[0]["content"]
+    page = reply_of(history)
+    assert '<span class="rag-cite">[1]</span>' in page
+    assert page.count('class="rag-src"') == len(expected.citations)
+    for n, c in enumerate(expected.citations, start=1):
+        assert f'<span class="rag-num">[{n}]</span>' in page
+        assert html.escape(c.label) in page and c.id in page
+        for s, e in c.spans:  # the quoted sentences are highlighted in the full paragraph
+            assert f"<mark>{html.escape(c.text[s:e])}</mark>" in page
+    assert "<details" in page and "<summary>" in page
+    assert "\n" not in page  # one raw HTML block for the chatbot's Markdown renderer
+    assert "得分" not in page
+
+
+def test_multi_turn_keeps_history(fake_assistant):
+    history, _ = ui.chat_turn(fake_assistant, Q, [], 5, "hybrid", False)
+    history, _ = ui.chat_turn(fake_assistant, "俄罗斯对盟国安全构成什么威胁？", history, 3, "lexical", True)
+    assert [m["role"] for m in history] == ["user", "assistant"] * 2
+    assert "得分" in history[-1]["content"] and "检索结果（3 段，lexical）" in history[-1]["content"]
+
+
+def test_abstention_looks_different_and_lists_closest_passages(fake_assistant):
+    hits = tuple(fake_assistant.search("今天天气怎么样", 5))
+    answer = Answer("今天天气怎么样", "文件中没有找到相关内容。", (), hits, True)
+    page = ui.render_answer(answer)
+    assert "rag-abstained" in page and '<div class="rag-notfound">文件中没有找到相关内容。</div>' in page
+    assert "最接近的段落" in page and "rag-cite" not in page and "<mark>" not in page
+    for h in hits[: ui.CLOSEST_SHOWN]:
+        assert h.passage.id in page and html.escape(h.passage.label) in page
+    assert hits[ui.CLOSEST_SHOWN].passage.id not in page
+
+
+def test_question_is_escaped(fake_assistant):
+    history, _ = ui.chat_turn(fake_assistant, XSS, [], 5, "hybrid", False)
+    assert XSS_SHOWN in history[0]["content"]
+    for m in history:
+        no_tags_from_input(m["content"])
+
+
+def test_passage_text_is_escaped_in_answers_and_lookup(xss_assistant):
+    assert XSS in xss_assistant.lookup("SC2022-21").text
+    question = "我们将大幅加强威慑和防御态势，拒止任何潜在敌手有机可乘实施侵略"
+    answer = xss_assistant.ask(question)
+    assert "SC2022-21" in [c.id for c in answer.citations] and XSS in answer.text
+    for show_scores in (False, True):
+        history, _ = ui.chat_turn(xss_assistant, question, [], 5, "hybrid", show_scores)
+        page = reply_of(history)
+        assert XSS_SHOWN in page
+        no_tags_from_input(page)
+    page = ui.lookup_html(xss_assistant, "SC2022-21")
+    assert XSS_SHOWN in page
+    no_tags_from_input(page)
+    abstained = Answer(question, "文件中没有找到相关内容。", (), answer.hits, True)
+    no_tags_from_input(ui.render_answer(abstained, show_scores=True))
+
+
+def test_highlight_escapes_and_tolerates_odd_spans():
+    text = "a<b>c&d"
+    assert ui.highlight(text, [(1, 4)]) == "a<mark>&lt;b&gt;</mark>c&amp;d"
+    assert ui.highlight(text, [(2, 4), (1, 3), (6, 99), (5, 5)]) == (
+        "a<mark>&lt;b</mark><mark>&gt;</mark>c&amp;<mark>d</mark>")
+    assert ui.highlight(text, []) == "a&lt;b&gt;c&amp;d"
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t", None])
+def test_empty_input_gets_a_friendly_prompt(fake_assistant, blank):
+    history, box = ui.chat_turn(fake_assistant, blank, [], 5, "hybrid", False)
+    assert [m["role"] for m in history] == ["assistant"]
+    assert "请先输入一个问题" in reply_of(history) and "rag-hint" in reply_of(history)
+    assert box == ""
+
+
+def test_question_errors_show_their_message_not_a_traceback(fake_assistant):
+    history, box = ui.chat_turn(fake_assistant, "？？？", [], 5, "hybrid", False)
+    assert "请输入一个问题" in reply_of(history) and box == "？？？"
+    history, _ = ui.chat_turn(fake_assistant, Q, [], 5, "fuzzy", False)
+    assert "unknown mode" in reply_of(history)
+    history, _ = ui.chat_turn(fake_assistant, Q, [], 0, "hybrid", False)
+    assert "top_k" in reply_of(history)
+    for m in history:
+        assert "Traceback" not in m["content"]
+
+
+class Failing:
+    """An assistant whose ask always raises ``error``."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def ask(self, question, top_k=5, mode="hybrid"):
+        raise self.error
+
+
+def test_library_and_unexpected_errors_are_shown_safely():
+    history, _ = ui.chat_turn(Failing(RagError(f"index broken {XSS}")), Q, [], 5, "hybrid", False)
+    assert "rag-error" in reply_of(history) and "index broken" in reply_of(history)
+    no_tags_from_input(reply_of(history))
+    history, _ = ui.chat_turn(Failing(RuntimeError("secret internals")), Q, [], 5, "hybrid", False)
+    assert ui.INTERNAL_ERROR in reply_of(history) and "secret internals" not in reply_of(history)
+
+
+def test_over_long_input_is_cut_on_the_server(fake_assistant):
+    long_q = Q * 500  # 6500 characters
+    assert len(long_q) > ui.MAX_INPUT_CHARS
+    cut, notes = ui.limit_input(long_q)
+    assert len(cut) == ui.MAX_INPUT_CHARS and notes == [ui.TRUNCATED_NOTE]
+    assert ui.limit_input(Q) == (Q, [])
+    history, _ = ui.chat_turn(fake_assistant, long_q, [], 5, "hybrid", False)
+    assert len(history[0]["content"]) < ui.MAX_INPUT_CHARS + 100
+    assert "问题过长" in reply_of(history) and "rag-note" in reply_of(history)
+    data = ui.ask_json(fake_assistant, long_q)
+    assert data["notes"] and len(data["question"]) <= ui.MAX_INPUT_CHARS
+
+
+def test_input_cap_note_is_kept_when_the_library_adds_none():
+    assert ui._merge_notes([ui.TRUNCATED_NOTE], []) == [ui.TRUNCATED_NOTE]
+    assert ui._merge_notes([ui.TRUNCATED_NOTE], ["library note"]) == ["library note"]
+    assert ui._merge_notes([], []) == []
+
+
+def test_ask_json_matches_the_library(fake_assistant):
+    data = ui.ask_json(fake_assistant, Q, 5.0, "dense")  # a float from a slider is fine
+    assert data == fake_assistant.ask(Q, top_k=5, mode="dense").to_dict()
+    with pytest.raises(QuestionError):
+        ui.ask_json(fake_assistant, "  ")
+
+
+# ---------------------------------------------------------------- lookup
+
+
+def test_lookup_shows_paragraph_section_path_and_neighbours(fake_assistant):
+    p = fake_assistant.lookup("SC2022-21")
+    page = ui.lookup_html(fake_assistant, "  sc2022-21 ")  # case and spaces forgiven, like the library
+    assert html.escape(p.text) in page and html.escape(p.label) in page
+    assert " › ".join((p.doc_title, *p.section)) in page
+    assert len(re.findall(r'class="rag-ctx( rag-current)?"', page)) == 3 and page.count("rag-current") == 1
+    assert "SC2022-20" in page and "SC2022-22" in page
+    page = ui.lookup_html(fake_assistant, "SC2022-21", 0)
+    assert len(re.findall(r'class="rag-ctx( rag-current)?"', page)) == 1
+    data = ui.lookup_json(fake_assistant, "SC2022-21", 2)
+    assert data["passage"]["id"] == "SC2022-21" and len(data["neighbours"]) == 5
+
+
+def test_lookup_unknown_or_empty_id_is_friendly(fake_assistant):
+    page = ui.lookup_html(fake_assistant, "SC2022-999")
+    assert "没有编号为“SC2022-999”的段落" in page and "rag-error" in page
+    page = ui.lookup_html(fake_assistant, XSS)
+    assert XSS_SHOWN in page
+    no_tags_from_input(page)
+    assert "输入段落编号" in ui.lookup_html(fake_assistant, "")
+    assert "输入段落编号" in ui.lookup_html(fake_assistant, None)
+    with pytest.raises(RagError):
+        ui.lookup_json(fake_assistant, "nope")
+
+
+def test_table_of_contents_lists_every_passage(fake_assistant):
+    choices = ui.toc_choices(fake_assistant)
+    assert [v for _, v in choices] == [p.id for p in fake_assistant.passages]
+    label = dict((v, k) for k, v in choices)["SC2022-21"]
+    assert label.startswith("SC2022-21 · 《北约2022战略概念》第21段")
+
+
+# ---------------------------------------------------------------- the running app
+
+
+def test_api_answers_concurrent_clients_like_the_library(fake_assistant):
+    from gradio_client import Client
+
+    questions = [
+        (Q, 5, "hybrid"), ("北约如何看待中华人民共和国？", 5, "hybrid"), ("俄罗斯对盟国安全构成什么威胁？", 3, "dense"),
+        ("《伙伴关系反恐行动计划》的目的是什么？", 5, "lexical"), ("布拉格峰会通过了哪些反恐措施？", 8, "hybrid"),
+        ("北约在网络空间方面会采取哪些措施？", 5, "hybrid"), ("What are NATO's three core tasks?", 5, "dense"),
+        ("气候变化对安全有什么影响？", 2, "hybrid"), ("北约的核威慑", 5, "lexical"), ("恐怖主义", 10, "hybrid"),
+        ("北约与欧盟的关系", 5, "hybrid"), ("军备控制和不扩散", 5, "dense"), ("乌克兰", 4, "hybrid"),
+        ("危机预防和管理包括什么？", 5, "hybrid"), ("民事应急规划", 6, "lexical"), ("伙伴关系", 1, "hybrid"),
+    ]
+    expected = [fake_assistant.ask(q, top_k=k, mode=m) for q, k, m in questions]
+    with running(fake_assistant) as url:
+        assert url.startswith("http://127.0.0.1:")
+        clients = [Client(url, verbose=False) for _ in range(8)]
+        api = clients[0].view_api(print_info=False, return_format="dict")
+        assert set(api["named_endpoints"]) == {"/ask", "/lookup"}  # UI events are private
+
+        def work(i):
+            return [clients[i].predict(*questions[j], api_name="/ask") for j in (2 * i, 2 * i + 1)]
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            replies = [r for pair in pool.map(work, range(8)) for r in pair]
+        elapsed = time.perf_counter() - t0
+        assert len(replies) == 16
+        for got, want in zip(replies, expected, strict=True):
+            assert got["text"] == want.text
+            assert [c["id"] for c in got["citations"]] == [c.id for c in want.citations]
+            assert got["abstained"] == want.abstained and got["question"] == want.question
+        assert elapsed < 30
+
+        looked = clients[0].predict("SC2022-21", 1, api_name="/lookup")
+        assert looked["passage"]["id"] == "SC2022-21" and len(looked["neighbours"]) == 3
+        from gradio_client.exceptions import AppError
+
+        with pytest.raises(AppError, match="请输入一个问题"):
+            clients[0].predict("   ", 5, "hybrid", api_name="/ask")
+        with pytest.raises(AppError, match="unknown mode"):
+            clients[0].predict(Q, 5, "fuzzy", api_name="/ask")
+        with pytest.raises(AppError, match="SC2022-999"):
+            clients[0].predict("SC2022-999", 1, api_name="/lookup")
+
+
+class Slow:
+    """Wraps an assistant; every ask takes at least ``delay`` seconds."""
+
+    def __init__(self, inner, delay):
+        self.inner, self.delay = inner, delay
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def ask(self, *args, **kwargs):
+        time.sleep(self.delay)
+        return self.inner.ask(*args, **kwargs)
+
+
+def test_full_queue_refuses_with_a_busy_message(fake_assistant):
+    from gradio_client import Client
+    from gradio_client.utils import QueueError
+
+    with running(Slow(fake_assistant, 1.5), concurrency=1, queue_size=1) as url:
+        clients = [Client(url, verbose=False) for _ in range(5)]
+        start = threading.Barrier(5)
+
+        def one(client):
+            start.wait()
+            try:
+                return client.predict(Q, 5, "hybrid", api_name="/ask")["text"]
+            except QueueError as e:
+                return e
+
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            results = list(pool.map(one, clients))
+    refused = [r for r in results if isinstance(r, QueueError)]
+    answered = [r for r in results if isinstance(r, str)]
+    assert answered and refused, results
+    assert all("Queue is full" in str(e) for e in refused)
