@@ -66,7 +66,7 @@ class DenseIndex:
         if k <= 0:
             return []
         scores, ids = self.faiss_index.search(query_vec.reshape(1, -1).astype(np.float32), k)
-        return [(float(s), int(i)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+        return [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
 
     def search_vector(self, query_vec: np.ndarray, k: int) -> list[Hit]:
         """The ``k`` nearest passages as hits."""

@@ -24,7 +24,7 @@ class FakeEncoder:
 
     def _one(self, text: str) -> np.ndarray:
         v = np.zeros(self.dim, np.float32)
-        for a, b in zip(text, text[1:]):
+        for a, b in zip(text, text[1:], strict=False):
             h = int.from_bytes(hashlib.blake2b((a + b).encode("utf-8", "replace"), digest_size=4).digest(), "little")
             v[h % self.dim] += 1.0
         n = float(np.linalg.norm(v))
