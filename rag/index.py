@@ -145,7 +145,7 @@ def load_index(directory: Path, model_id: str, corpus_hash: str, dim: int) -> tu
     directory = Path(directory)
     m = read_manifest(directory)
     expect = {"format_version": FORMAT_VERSION, "model_id": model_id, "corpus_hash": corpus_hash, "dim": dim}
-    what = {"format_version": "index format", "model_id": "embedding model", "corpus_hash": "corpus",
+    what = {"format_version": "index format", "model_id": "embedding model", "corpus_hash": "corpus (or how it is processed)",
             "dim": "embedding dimension"}
     for key, want in expect.items():
         if m.get(key) != want:

@@ -372,6 +372,8 @@ CSS = """
   background: var(--background-fill-secondary); border-radius: 4px; padding: 0 0.35em; margin: 0 0.35em; }
 .rag-score { font-size: 0.8em; color: var(--body-text-color-subdued); }
 .rag-snippet { display: block; color: var(--body-text-color-subdued); font-size: 0.9em; margin-left: 1.1em; }
+details[open] > summary > .rag-snippet { display: none; }
+#rag-chat .icon-button-wrapper.top-panel { display: none; }  /* the "清空对话" button does this */
 .rag-path { font-size: 0.85em; color: var(--body-text-color-subdued); margin: 0.4rem 0 0.2rem; }
 .rag-para { white-space: normal; }
 .rag-para mark { background: #fde68a; color: inherit; padding: 0.05em 0.1em; border-radius: 3px; }

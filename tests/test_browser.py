@@ -1,0 +1,126 @@
+"""The app in headless Chromium: chat, sources, lookup, and no script injection (fake encoder)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from rag import Assistant
+from ui import app as ui
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+SCREENSHOT = Path(__file__).resolve().parents[1] / "eval" / "reports" / "ui-screenshot.png"
+XSS = "<img src=x onerror=alert(1)>"
+Q = "北约的三大核心任务是什么？"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium (apt-get install chromium)"),
+    pytest.mark.filterwarnings("ignore::Warning:gradio.queueing"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(corpus_copy, fake_encoder, tmp_path):
+    """The app on a free loopback port, over a corpus whose paragraph SC2022-21 carries a probe."""
+    doc = corpus_copy / "nato-strategic-concept-2022.zh.txt"
+    text = doc.read_text(encoding="utf-8")
+    old = "21. 我们将大幅加强威慑和防御态势，"
+    assert old in text
+    doc.write_text(text.replace(old, f"21. 我们将大幅加强威慑和防御态势{XSS}，"), encoding="utf-8")
+    assistant = Assistant.load(corpus_dir=corpus_copy, index_dir=tmp_path / "idx", encoder=fake_encoder,
+                               notice=lambda m: None)
+    demo = ui.build_app(assistant)
+    _, url, _ = ui.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield url, assistant
+    finally:
+        demo.close()
+
+
+def test_chat_sources_lookup_and_no_injection(app_url):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    url, assistant = app_url
+    expected = assistant.ask(Q)
+    first = expected.citations[0]
+    quoted = first.text[first.spans[0][0]:first.spans[0][1]]
+
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1000}, locale="zh-CN")
+            page.set_default_timeout(15_000)
+            dialogs: list[str] = []
+
+            def on_dialog(dialog):
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", on_dialog)
+            page.goto(url)
+            chat = page.locator("#rag-chat")
+            box = page.locator("#rag-question textarea")
+
+            # An injection probe typed as a question is shown as text and runs nothing.
+            box.fill(XSS)
+            box.press("Enter")
+            expect(chat.locator(".rag-q").last).to_have_text(XSS)
+            expect(chat.locator(".rag-reply")).to_have_count(1)
+            assert chat.locator("img[src='x']").count() == 0
+
+            # A real question: answer with [1], the cited label, and a source that expands
+            # to the full paragraph with the quoted sentence highlighted.
+            box.fill(Q)
+            box.press("Enter")
+            reply = chat.locator(".rag-reply").nth(1)
+            expect(reply.locator(".rag-text")).to_contain_text("[1]")
+            expect(reply.locator(".rag-text")).to_contain_text(quoted)
+            expect(reply).to_contain_text(first.label)
+            source = reply.locator("details.rag-src").first
+            mark = source.locator("mark").first
+            expect(mark).to_be_hidden()
+            source.locator("summary").click()
+            expect(mark).to_be_visible()
+            expect(mark).to_have_text(quoted)
+
+            # Lookup tab: by id (the paragraph's own probe shows as text), unknown id, table of contents.
+            page.get_by_role("tab", name="段落查询").click()
+            pid = page.locator("#rag-pid textarea, #rag-pid input").first
+            out = page.locator("#rag-lookup-out")
+            pid.fill("SC2022-21")
+            page.locator("#rag-lookup").click()
+            current = out.locator(".rag-current")
+            expect(current).to_contain_text("拒止任何潜在敌手有机可乘实施侵略")
+            expect(current).to_contain_text(XSS)
+            expect(out).to_contain_text("北约的核心任务 › 威慑和防御")
+            expect(out.locator(".rag-ctx")).to_have_count(3)
+            assert out.locator("img[src='x']").count() == 0
+            pid.fill("SC2022-999")
+            pid.press("Enter")
+            expect(out).to_contain_text("没有编号为“SC2022-999”的段落")
+            toc = page.locator("#rag-toc input")
+            toc.click()
+            toc.fill("SC2022-P6")
+            page.get_by_role("option", name="SC2022-P6 · ", exact=False).first.click()
+            expect(out.locator(".rag-current")).to_contain_text(assistant.lookup("SC2022-P6").text[:20])
+            expect(pid).to_have_value("SC2022-P6")
+
+            page.get_by_role("tab", name="问答").click()
+            expect(mark).to_be_visible()
+            page.wait_for_timeout(300)  # let any injected handler fire before we check
+            assert dialogs == []
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
