@@ -93,12 +93,14 @@ class Assistant:
         if not rebuild:
             try:
                 dense, extras = load_index(directory, encoder.model_id, chash, encoder.dim)
+                for problem in dense.manifest.get("problems", []):  # still true: the files are unchanged
+                    notice(problem)
                 return cls(dense, encoder, extras["sentences"])
             except StaleIndexError as e:
                 notice(f"{e}; building the index in {directory}")
             except KeyError:
                 notice(f"index in {directory} has no sentence vectors; rebuilding it")
-        build_index(corpus, directory, encoder, chash, progress)
+        build_index(corpus, directory, encoder, chash, progress, notice)
         dense, extras = load_index(directory, encoder.model_id, chash, encoder.dim)
         return cls(dense, encoder, extras["sentences"])
 
@@ -171,12 +173,19 @@ class Assistant:
         )
 
 
-def build_index(corpus: Path, directory: Path, encoder: Encoder, chash: str, progress: bool = False) -> None:
-    """Ingest the corpus, embed passages and sentences, write the index directory."""
-    passages = load_corpus(corpus)
+def build_index(corpus: Path, directory: Path, encoder: Encoder, chash: str, progress: bool = False,
+                notice: Callable[[str], None] = _notice) -> None:
+    """Ingest the corpus (skipping, with a notice, documents that fail), embed, write the index."""
+    problems: list[str] = []
+
+    def report(msg: str) -> None:
+        problems.append(msg)
+        notice(msg)
+
+    passages = load_corpus(corpus, on_problem=report)
     vectors = encoder.encode_passages(embedding_texts(passages), progress=progress)
     sentence_texts = [s.text for s in answering.split_passages(passages)]
     sentence_vecs = encoder.encode_passages(sentence_texts, progress=progress) if sentence_texts else (
         np.zeros((0, encoder.dim), np.float32))
     write_index(directory, passages, vectors, encoder.model_id, chash,
-                extra_arrays={"sentences": sentence_vecs.astype(np.float32)})
+                extra_arrays={"sentences": sentence_vecs.astype(np.float32)}, problems=problems)

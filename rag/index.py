@@ -79,7 +79,7 @@ class DenseIndex:
 
 def write_index(
     directory: Path, passages: list[Passage], vectors: np.ndarray, model_id: str, corpus_hash: str,
-    extra_arrays: dict[str, np.ndarray] | None = None,
+    extra_arrays: dict[str, np.ndarray] | None = None, problems: list[str] | None = None,
 ) -> None:
     """Write an index directory atomically (temp dir, then rename over the old one)."""
     import faiss
@@ -105,6 +105,7 @@ def write_index(
             "index_type": type(index).__name__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "files": {name: sha256_file(tmp / name) for name in files},
+            "problems": list(problems or []),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
         _swap_into_place(tmp, directory)

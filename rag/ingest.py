@@ -346,42 +346,77 @@ def load_catalog(corpus_dir: Path) -> list[dict]:
     return catalog
 
 
-def load_corpus(corpus_dir: Path) -> list[Passage]:
+def read_document(path: Path, doc_id: str) -> str:
+    """A document's text; CorpusError naming the file when it is missing, empty, binary or not UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise CorpusError(f"{path}: cannot read document {doc_id!r}: {e.strerror or e}") from e
+    if not raw.strip():
+        raise CorpusError(f"{path}: document {doc_id!r} is empty")
+    if b"\x00" in raw:
+        raise CorpusError(f"{path}: document {doc_id!r} looks binary (NUL bytes), not text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        hint = ""
+        try:
+            raw.decode("gb18030")
+            hint = " (it decodes as GB18030/GBK: convert it with `iconv -f gb18030 -t utf-8`)"
+        except UnicodeDecodeError:
+            pass
+        raise CorpusError(f"{path}: not UTF-8{hint}: {e}") from e
+
+
+def load_corpus(corpus_dir: Path, on_problem: Callable[[str], None] | None = None) -> list[Passage]:
     """Parse every catalog document into passages.
 
     Args:
         corpus_dir: Folder holding ``catalog.json`` and the documents it lists.
+        on_problem: When given, a document that cannot be read or parsed is reported
+            through it and skipped, and the rest of the corpus is still returned; when
+            None, the first such problem raises.
 
     Returns:
         All passages, catalog order then document order; ``order`` is the 0-based
         position inside the passage's own document.
 
     Raises:
-        CorpusError: If the catalog or a document cannot be read or parsed, a parser
-            name is unknown, or two passages share an id; the message names the file.
+        CorpusError: If the catalog cannot be read, no document yields passages, two
+            passages share an id, or (without ``on_problem``) any document fails; the
+            message names the file.
     """
     corpus_dir = Path(corpus_dir)
     passages: list[Passage] = []
     for entry in load_catalog(corpus_dir):
-        parser = PARSERS.get(entry["parser"])
-        if parser is None:
-            raise CorpusError(
-                f"{corpus_dir / CATALOG_NAME}: document {entry['doc_id']!r} names unknown "
-                f"parser {entry['parser']!r} (known: {', '.join(PARSERS)})"
-            )
-        path = corpus_dir / entry["file"]
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise CorpusError(f"{path}: cannot read document {entry['doc_id']!r}: {e.strerror or e}") from e
-        except UnicodeDecodeError as e:
-            raise CorpusError(f"{path}: not UTF-8: {e}") from e
-        try:
-            passages.extend(parser(text, entry))
+            passages.extend(_parse_entry(corpus_dir, entry))
         except CorpusError as e:
-            raise CorpusError(f"{path}: {e}") from e
+            if on_problem is None:
+                raise
+            on_problem(f"skipped: {e}")
+    if not passages:
+        raise CorpusError(f"{corpus_dir}: no document could be indexed")
     ids = [p.id for p in passages]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise CorpusError(f"{corpus_dir}: duplicate passage ids {duplicates}")
     return passages
+
+
+def _parse_entry(corpus_dir: Path, entry: dict) -> list[Passage]:
+    parser = PARSERS.get(entry["parser"])
+    if parser is None:
+        raise CorpusError(
+            f"{corpus_dir / CATALOG_NAME}: document {entry['doc_id']!r} names unknown "
+            f"parser {entry['parser']!r} (known: {', '.join(PARSERS)})"
+        )
+    path = corpus_dir / entry["file"]
+    text = read_document(path, entry["doc_id"])
+    try:
+        found = parser(text, entry)
+    except CorpusError as e:
+        raise CorpusError(f"{path}: {e}") from e
+    if not found:
+        raise CorpusError(f"{path}: no recognisable paragraphs in document {entry['doc_id']!r}")
+    return found

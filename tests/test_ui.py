@@ -305,7 +305,7 @@ def test_full_queue_refuses_with_a_busy_message(fake_assistant):
     from gradio_client import Client
     from gradio_client.utils import QueueError
 
-    with running(Slow(fake_assistant, 1.5), concurrency=1, queue_size=1) as url:
+    with running(Slow(fake_assistant, 1.0), concurrency=1, queue_size=1) as url:
         clients = [Client(url, verbose=False) for _ in range(5)]
         start = threading.Barrier(5)
 
@@ -322,3 +322,28 @@ def test_full_queue_refuses_with_a_busy_message(fake_assistant):
     answered = [r for r in results if isinstance(r, str)]
     assert answered and refused, results
     assert all("Queue is full" in str(e) for e in refused)
+
+
+def test_serve_binds_loopback_by_default_and_never_shares(monkeypatch, capsys, fake_assistant):
+    calls = {}
+
+    class FakeDemo:
+        def launch(self, **kwargs):
+            calls["launch"] = kwargs
+
+    def fake_load(**kwargs):
+        calls["load"] = kwargs
+        return fake_assistant
+
+    monkeypatch.setattr(Assistant, "load", fake_load)
+    monkeypatch.setattr(ui, "build_app", lambda assistant: FakeDemo())
+    ui.serve()
+    launched = calls["launch"]
+    assert launched["server_name"] == "127.0.0.1" and launched["server_port"] == 7860
+    assert launched["share"] is False and launched["css"] == ui.CSS
+    assert calls["load"]["model"] is None
+    assert "warning" not in capsys.readouterr().err
+    ui.serve(host="0.0.0.0", port=8080, model="some-model")
+    assert calls["launch"]["server_name"] == "0.0.0.0" and calls["load"]["model"] == "some-model"
+    assert "no login" in capsys.readouterr().err
+    assert ui._is_loopback("localhost") and ui._is_loopback("::1") and not ui._is_loopback("example.org")
