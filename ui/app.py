@@ -456,23 +456,23 @@ def build_app(assistant: Assistant, *, concurrency: int = ASK_CONCURRENCY,
                 with gr.Row(equal_height=True):
                     question = gr.Textbox(
                         show_label=False, placeholder="输入问题，按回车提问（最多 2000 字）",
-                        max_length=MAX_INPUT_CHARS, lines=1, max_lines=4, scale=8, elem_id="rag-question",
+                        max_length=MAX_INPUT_CHARS, lines=1, max_lines=4, scale=8, min_width=260, elem_id="rag-question",
                         autofocus=True,
                     )
-                    ask_btn = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="rag-ask")
-                    clear_btn = gr.Button("清空对话", variant="secondary", scale=1, min_width=80)
+                    ask_btn = gr.Button("提问", variant="primary", scale=1, min_width=90, elem_id="rag-ask")
+                    clear_btn = gr.Button("清空对话", variant="secondary", scale=1, min_width=90)
                 examples = gr.Examples([[q] for q in EXAMPLES], inputs=[question], label="示例问题（点击即问）",
                                        examples_per_page=len(EXAMPLES), api_visibility="private")
                 with gr.Accordion("设置", open=False):
                     with gr.Row():
-                        top_k = gr.Slider(1, MAX_UI_TOP_K, value=DEFAULT_TOP_K, step=1, label="检索段落数")
-                        mode = gr.Radio(MODE_CHOICES, value="hybrid", label="检索方式")
-                        show_scores = gr.Checkbox(value=False, label="显示检索得分")
+                        top_k = gr.Slider(1, MAX_UI_TOP_K, value=DEFAULT_TOP_K, step=1, label="检索段落数", min_width=220)
+                        mode = gr.Radio(MODE_CHOICES, value="hybrid", label="检索方式", min_width=260)
+                    show_scores = gr.Checkbox(value=False, label="显示检索得分")
             with gr.Tab("段落查询", id="lookup"):
                 with gr.Row(equal_height=True):
                     pid = gr.Textbox(label="段落编号", placeholder="例如 SC2022-21", max_length=MAX_ID_CHARS,
-                                     scale=3, elem_id="rag-pid")
-                    context = gr.Slider(0, 5, value=1, step=1, label="前后各显示几段", scale=2)
+                                     scale=3, min_width=200, elem_id="rag-pid")
+                    context = gr.Slider(0, 5, value=1, step=1, label="前后各显示几段", scale=2, min_width=200)
                     lookup_btn = gr.Button("查看", variant="primary", scale=1, min_width=80, elem_id="rag-lookup")
                 toc = gr.Dropdown(toc_choices(assistant), value=None, label="目录（全部段落，可输入筛选）",
                                   filterable=True, elem_id="rag-toc")
