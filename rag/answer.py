@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,10 +27,15 @@ LIST_MAX_CHARS = 400
 W_LEX = 0.10
 W_RANK = 0.02
 KEEP_WITHIN = 0.06  # extra sentences must score within this of the best one
+NEAR_DUPLICATE = 0.95  # a sentence this close (cosine) to one already quoted adds nothing
 # Abstain when the best passage stands out from the corpus by less than this (cosine).
 # Set from the calibration table `rag eval` prints (5% answerable rejected at 0.0257),
 # rounded down to leave room for questions unlike the eval set.
 ABSTAIN_MARGIN = 0.025
+# A Chinese question naming a place, person, organisation or year the documents never
+# mention is unanswerable unless its best passage stands out by at least this much.
+NAME_MARGIN = 0.04
+BACKGROUND = Path(__file__).with_name("data") / "background.txt"
 NOT_FOUND = {"zh": "文件中没有找到相关内容。", "en": "The documents do not contain an answer to this question."}
 LIST_CUES = re.compile(r"哪些|哪几|有什么|列举|包括什么|几项|几个|which|what are|list|name the", re.I)
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -72,14 +78,28 @@ def language(question: str) -> str:
     return "zh" if CJK.search(question) else "en"
 
 
+def background_sentences() -> list[str]:
+    """The off-topic sentences a question is contrasted with (rag/data/background.txt)."""
+    lines = BACKGROUND.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
 def signals(assistant: Assistant, question: str, hits: list[Hit], query_vec: np.ndarray,
             terms: dict[str, float]) -> Signals:
     """Abstention signals for a question and its hits."""
+    from .lexical import names_and_years
+
     sims = assistant.passage_vectors @ query_vec
     top = float(sims.max()) if len(sims) else 0.0
     margin = top - float(sims.mean()) if len(sims) else 0.0
+    sentence_sims = assistant.sentences.vectors @ query_vec
+    best_sentence = float(sentence_sims.max()) if len(sentence_sims) else 0.0
+    bg = assistant.background_vectors
+    background = float((bg @ query_vec).max()) if len(bg) else -1.0
+    lang = language(question)
+    unknown = tuple(n for n in names_and_years(question) if not assistant.mentions(n)) if lang == "zh" else ()
     text = "".join(h.passage.text for h in hits[:3])
-    return Signals(top, margin, coverage(terms, text), language(question))
+    return Signals(top, margin, coverage(terms, text), lang, best_sentence, background, unknown)
 
 
 def question_terms(assistant: Assistant, question: str) -> dict[str, float]:
@@ -97,12 +117,18 @@ def coverage(terms: dict[str, float], text: str) -> float:
 
 
 def should_abstain(s: Signals) -> bool:
-    """Abstain when no passage stands out from the corpus for this question.
+    """Abstain when the question is off-topic, names what the documents never mention,
+    or no passage stands out from the corpus for it.
 
     e5 cosines are compressed (answerable and unanswerable questions overlap at
-    0.78-0.92), so the margin over the question's mean similarity to the corpus is used.
-    Term coverage and score gaps were measured too and separate no better (README).
+    0.78-0.92), so no absolute threshold is used: off-topic means closer to a fixed set
+    of everyday sentences than to any passage or sentence of the corpus; otherwise the
+    margin of the best passage over the question's mean similarity to the corpus decides.
     """
+    if s.background >= max(s.dense_top, s.best_sentence):
+        return True
+    if s.unknown_names and s.dense_margin < NAME_MARGIN:
+        return True
     return s.dense_margin < ABSTAIN_MARGIN
 
 
@@ -134,7 +160,9 @@ def pick_sentences(assistant: Assistant, question: str, hits: list[Hit], query_v
         if len(chosen) >= max_n or best - c[0] > KEEP_WITHIN:
             break
         n = len(table.sentences[c[2]].text)
-        if length + n > max_chars:
+        if length + n > max_chars or any(
+            float(table.vectors[c[2]] @ table.vectors[k[2]]) > NEAR_DUPLICATE for k in chosen
+        ):
             continue
         chosen.append(c)
         length += n

@@ -32,6 +32,7 @@ def corpus_hash(corpus: Path) -> str:
     h = hashlib.sha256(str(getattr(ingest, "INGEST_VERSION", 0)).encode())
     h.update(answering.SENTENCE_SPLIT_VERSION.encode())
     h.update(CONTEXT_VERSION.encode())
+    h.update(answering.BACKGROUND.read_bytes())
     catalog = Path(corpus) / "catalog.json"
     h.update(catalog.read_bytes())
     for entry in load_catalog(Path(corpus)):
@@ -52,13 +53,17 @@ class Assistant:
     """
 
     def __init__(self, dense: DenseIndex, encoder: Encoder, sentence_vectors: np.ndarray,
-                 lexical: LexicalIndex | None = None):
+                 background_vectors: np.ndarray, lexical: LexicalIndex | None = None):
         self.dense = dense
         self.encoder = encoder
         self.passages: list[Passage] = dense.passages
         self.lexical = lexical or LexicalIndex(self.passages)
         self._by_id = {p.id: i for i, p in enumerate(self.passages)}
         self.passage_vectors = dense.vectors()
+        self.background_vectors = background_vectors
+        # Everything a reader sees: titles and headings count as mentions too.
+        self._corpus_text = "\n".join(
+            f"{p.doc_title}\n{' '.join(p.section)}\n{p.text}" for p in self.passages).lower()
         self.sentences = answering.SentenceTable(self.passages, sentence_vectors)
         # Sentences are stored passage by passage, so a passage's best sentence is a reduceat.
         self._sentence_starts = np.array(
@@ -95,14 +100,14 @@ class Assistant:
                 dense, extras = load_index(directory, encoder.model_id, chash, encoder.dim)
                 for problem in dense.manifest.get("problems", []):  # still true: the files are unchanged
                     notice(problem)
-                return cls(dense, encoder, extras["sentences"])
+                return cls(dense, encoder, extras["sentences"], extras["background"])
             except StaleIndexError as e:
                 notice(f"{e}; building the index in {directory}")
-            except KeyError:
-                notice(f"index in {directory} has no sentence vectors; rebuilding it")
+            except KeyError as e:
+                notice(f"index in {directory} lacks {e}; rebuilding it")
         build_index(corpus, directory, encoder, chash, progress, notice)
         dense, extras = load_index(directory, encoder.model_id, chash, encoder.dim)
-        return cls(dense, encoder, extras["sentences"])
+        return cls(dense, encoder, extras["sentences"], extras["background"])
 
     def lookup(self, passage_id: str) -> Passage | None:
         """The passage with this id (case-insensitive, surrounding spaces ignored), or None."""
@@ -114,6 +119,10 @@ class Assistant:
             folded = {pid.lower(): j for pid, j in self._by_id.items()}
             i = folded.get(key.lower())
         return None if i is None else self.passages[i]
+
+    def mentions(self, term: str) -> bool:
+        """Whether any passage contains ``term`` (case-insensitive)."""
+        return term.lower() in self._corpus_text
 
     def passage_index(self, passage_id: str) -> int:
         """Position of a passage (by exact id) in :attr:`passages`."""
@@ -187,5 +196,7 @@ def build_index(corpus: Path, directory: Path, encoder: Encoder, chash: str, pro
     sentence_texts = [s.text for s in answering.split_passages(passages)]
     sentence_vecs = encoder.encode_passages(sentence_texts, progress=progress) if sentence_texts else (
         np.zeros((0, encoder.dim), np.float32))
+    background = encoder.encode_passages(answering.background_sentences())
     write_index(directory, passages, vectors, encoder.model_id, chash,
-                extra_arrays={"sentences": sentence_vecs.astype(np.float32)}, problems=problems)
+                extra_arrays={"sentences": sentence_vecs.astype(np.float32),
+                              "background": background.astype(np.float32)}, problems=problems)

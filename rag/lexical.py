@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from .records import Hit, Passage
 DATA = Path(__file__).with_name("data")
 _lock = threading.Lock()
 _segmenter = None
+_pos_tagger = None
 
 
 def _stopwords() -> frozenset[str]:
@@ -49,6 +51,28 @@ def jieba_tokenizer() -> Callable[[str], list[str]]:
         return [t for t in tokens if t and t not in stop and _is_content(t)]
 
     return tokenize
+
+
+NAME_TAGS = {"ns", "nr", "nrt", "nt"}  # jieba POS tags of place, person and organisation names
+GENERIC_NAMES = frozenset({"城市", "国家", "地区", "首都"})  # common nouns jieba tags as places
+YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def names_and_years(text: str) -> list[str]:
+    """Place/person/organisation names (jieba POS tags) and years mentioned in ``text``."""
+    jieba_tokenizer()  # makes sure the shared segmenter with the domain dictionary exists
+    import jieba.posseg
+
+    with _lock:
+        global _pos_tagger
+        if _pos_tagger is None:
+            _pos_tagger = jieba.posseg.POSTokenizer(_segmenter)
+    out = []
+    for pair in _pos_tagger.cut(text):
+        word = pair.word.strip()
+        if len(word) >= 2 and pair.flag in NAME_TAGS and word not in GENERIC_NAMES:
+            out.append(word)
+    return out + YEAR.findall(text)
 
 
 class LexicalIndex:

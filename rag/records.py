@@ -75,6 +75,9 @@ class Signals:
     dense_margin: float
     coverage: float
     lang: str
+    best_sentence: float = 0.0
+    background: float = -1.0
+    unknown_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -81,3 +81,24 @@ def test_abstention_text_in_question_language(fake_assistant, monkeypatch):
     en = fake_assistant.ask("What is NATO's budget?")
     assert zh.abstained and zh.text == answer.NOT_FOUND["zh"] and not zh.citations and zh.hits
     assert en.abstained and en.text == answer.NOT_FOUND["en"]
+
+
+def test_abstention_rules():
+    from rag.answer import ABSTAIN_MARGIN, NAME_MARGIN, should_abstain
+    from rag.records import Signals
+
+    clear = Signals(0.9, ABSTAIN_MARGIN + 0.03, 0.5, "zh", 0.9, 0.8, ())
+    assert not should_abstain(clear)
+    assert should_abstain(Signals(0.9, ABSTAIN_MARGIN - 0.001, 0.5, "zh", 0.9, 0.8, ()))  # nothing stands out
+    assert should_abstain(Signals(0.9, 0.1, 0.5, "zh", 0.9, 0.95, ()))  # closer to everyday text: off-topic
+    assert should_abstain(Signals(0.9, NAME_MARGIN - 0.001, 0.5, "zh", 0.9, 0.8, ("维尔纽斯",)))
+    assert not should_abstain(Signals(0.9, NAME_MARGIN + 0.001, 0.5, "zh", 0.9, 0.8, ("维尔纽斯",)))
+
+
+def test_unmentioned_names_and_years_are_found(fake_assistant):
+    from rag.lexical import names_and_years
+
+    found = names_and_years("北约2023年维尔纽斯峰会作出了哪些决定？")
+    assert "2023" in found and "维尔纽斯" in found
+    assert not fake_assistant.mentions("维尔纽斯") and fake_assistant.mentions("乌克兰")
+    assert fake_assistant.mentions("2022")  # in the document title

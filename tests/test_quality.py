@@ -34,7 +34,20 @@ def test_retrieval_floors(report):
 def test_answer_floors(report):
     m = report["modes"]["hybrid"]["metrics"]
     assert m["answer_contains_evidence"] >= 0.72 and m["citation_accuracy"] >= 0.78, m
-    assert m["answerable_rejected"] <= 0.05 and m["unanswerable_rejected"] >= 0.10, m
+    assert m["answerable_rejected"] <= 0.05 and m["unanswerable_rejected"] >= 0.30, m
+
+
+@pytest.mark.parametrize("question", ["如何做红烧肉？", "今天天气怎么样？", "Who won the 2018 World Cup?",
+                                      "How to bake bread?", "Python怎么读取文件？", "北约在台湾问题上持什么立场？"])
+def test_off_topic_and_unmentioned_names_are_not_answered(real_assistant, question):
+    ans = real_assistant.ask(question)
+    assert ans.abstained and not ans.citations and ans.hits
+
+
+@pytest.mark.parametrize("question", ["北约的三大核心任务是什么？", "北约?", "What are NATO's core tasks?",
+                                      "伙伴关系反恐行动计划的目标是什么？"])
+def test_plain_questions_are_answered(real_assistant, question):
+    assert not real_assistant.ask(question).abstained
 
 
 def test_every_quoted_sentence_is_verbatim_in_its_cited_passage(real_assistant):
