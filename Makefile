@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run index test test-fast eval bench lint browser-deps clean
+.PHONY: install run index test test-fast fuzz eval bench lint browser-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: install browser-deps
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not model and not browser"
+
+# The long fuzz run (make test runs 60 examples per property).
+fuzz: install
+	FUZZ_EXAMPLES=3000 $(BIN)/python -m pytest -q tests/test_robustness.py -k survives
 
 eval: install
 	$(BIN)/rag eval

@@ -118,3 +118,44 @@ def test_modes_return_ranked_hits(fake_assistant):
         hits = fake_assistant.ask("北约反应部队", top_k=7, mode=mode).hits
         assert 0 < len(hits) <= 7
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+KILLED_BUILD = r"""
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from rag import Assistant
+from tests.conftest import FakeEncoder
+
+class Slow(FakeEncoder):
+    def encode_passages(self, texts, progress=False):
+        Path({marker!r}).write_text("embedding")
+        time.sleep(60)
+
+Assistant.load(corpus_dir={corpus!r}, index_dir={idx!r}, encoder=Slow(), rebuild=True, notice=lambda m: None)
+"""
+
+
+def test_killed_build_leaves_previous_index_usable(built, fake_encoder, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    corpus, idx, a = built
+    marker = tmp_path / "marker"
+    script = KILLED_BUILD.format(root=str(ROOT), marker=str(marker), corpus=str(corpus), idx=str(idx))
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.time() + 60
+        while not marker.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        assert marker.exists(), "the build never started"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    notices = []
+    b = load(corpus, idx, fake_encoder, notices)
+    assert notices == [] and len(b.passages) == len(a.passages)
