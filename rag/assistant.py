@@ -15,7 +15,7 @@ from .encoder import Encoder, SentenceTransformerEncoder, model_name, slug
 from .errors import StaleIndexError
 from .fusion import fuse
 from .index import DenseIndex, load_index, write_index
-from .ingest import load_catalog, load_corpus
+from .ingest import INGEST_VERSION, load_catalog, load_corpus
 from .lexical import LexicalIndex
 from .paths import corpus_dir as default_corpus_dir
 from .paths import index_root
@@ -26,10 +26,9 @@ DENSE_SENTENCE_WEIGHT = 0.5  # dense score = mix of passage and best-sentence si
 
 
 def corpus_hash(corpus: Path) -> str:
-    """Hash of the catalog, every document it names and the ingest code's version."""
-    from . import ingest
-
-    h = hashlib.sha256(str(getattr(ingest, "INGEST_VERSION", 0)).encode())
+    """Hash of the catalog, every document it names, and the versions of the code that turns
+    them into passages, sentences and embedded text (a change to any means a rebuild)."""
+    h = hashlib.sha256(str(INGEST_VERSION).encode())
     h.update(answering.SENTENCE_SPLIT_VERSION.encode())
     h.update(CONTEXT_VERSION.encode())
     h.update(answering.BACKGROUND.read_bytes())
