@@ -27,6 +27,8 @@ LIST_MAX_CHARS = 400
 W_LEX = 0.10
 W_RANK = 0.02
 KEEP_WITHIN = 0.06  # extra sentences must score within this of the best one
+LIST_INTRO_ENDS = ("：", ":")
+MAX_LIST_ITEMS = 12
 NEAR_DUPLICATE = 0.95  # a sentence this close (cosine) to one already quoted adds nothing
 # Abstain when the best passage stands out from the corpus by less than this (cosine).
 # Set from the calibration table `rag eval` prints (5% answerable rejected at 0.0257),
@@ -174,6 +176,31 @@ def pick_sentences(assistant: Assistant, question: str, hits: list[Hit], query_v
     return [table.sentences[c[2]] for c in chosen]
 
 
+def expand_lists(assistant: Assistant, picked: list[Sentence]) -> list[Sentence]:
+    """After a quoted list intro ("……尤其决定：") add the first sentence of each item that
+    follows it, since the intro alone answers nothing."""
+    from .context import is_bullet
+
+    table, out, seen = assistant.sentences, [], {(s.passage_index, s.start) for s in picked}
+    for s in picked:
+        out.append(s)
+        own = table.by_passage[s.passage_index]
+        if not s.text.endswith(LIST_INTRO_ENDS) or table.sentences[own[-1]].start != s.start:
+            continue
+        doc = assistant.passages[s.passage_index].doc_id
+        i = s.passage_index + 1
+        while i < len(assistant.passages) and len(out) < len(picked) + MAX_LIST_ITEMS:
+            p = assistant.passages[i]
+            if p.doc_id != doc or not is_bullet(p):
+                break
+            first = table.sentences[table.by_passage[i][0]]
+            if (first.passage_index, first.start) not in seen:
+                out.append(first)
+                seen.add((first.passage_index, first.start))
+            i += 1
+    return out
+
+
 def cite(assistant: Assistant, picked: list[Sentence]) -> tuple[str, tuple[Citation, ...]]:
     """Answer text with ``[n]`` markers, and the citations behind the markers."""
     order: list[int] = []
@@ -208,7 +235,7 @@ def compose(question: str, hits: list[Hit], mode: str, notes: list[str], assista
     lang = language(question)
     terms = question_terms(assistant, question)
     sig = signals(assistant, question, hits, query_vec, terms) if hits else None
-    picked = pick_sentences(assistant, question, hits, query_vec, terms) if hits else []
+    picked = expand_lists(assistant, pick_sentences(assistant, question, hits, query_vec, terms)) if hits else []
     if sig is None or not picked or should_abstain(sig):
         return Answer(question, NOT_FOUND[lang], (), tuple(hits), True, mode, tuple(notes), sig)
     text, citations = cite(assistant, picked)

@@ -102,3 +102,16 @@ def test_unmentioned_names_and_years_are_found(fake_assistant):
     assert "2023" in found and "维尔纽斯" in found
     assert not fake_assistant.mentions("维尔纽斯") and fake_assistant.mentions("乌克兰")
     assert fake_assistant.mentions("2022")  # in the document title
+
+
+def test_list_intro_brings_its_items(fake_assistant):
+    from rag.answer import expand_lists
+
+    a = fake_assistant
+    i = a.passage_index("S2003-85-L2-4")
+    intro = a.sentences.sentences[a.sentences.by_passage[i][-1]]
+    assert intro.text.endswith("：")
+    out = expand_lists(a, [intro])
+    items = [a.passages[s.passage_index].id for s in out[1:]]
+    assert items[0] == "S2003-85-L2-B1" and len(items) == 8 and all("-B" in x for x in items)
+    assert expand_lists(a, out) == out  # nothing added twice
