@@ -138,10 +138,7 @@ class Assistant:
 
     def dense_scores(self, query_vec: np.ndarray) -> np.ndarray:
         """Per passage: mix of its (contextual) vector's and its best sentence's cosine."""
-        n = len(self.passages)
-        passage = np.full(n, -1.0, dtype=np.float32)
-        for hit_score, i in self.dense.search_ids(query_vec, n):
-            passage[i] = hit_score
+        passage = self.dense.all_scores(query_vec)
         if len(self.sentences.vectors) == 0:
             return passage
         best_sentence = np.maximum.reduceat(self.sentences.vectors @ query_vec, self._sentence_starts)

@@ -43,7 +43,7 @@ RECALL_TARGET = 0.95
 TARGET_1M_MS = 20.0  # issue: at 10^6, retrieval p50 <= 20 ms with recall@10 >= 0.95
 TARGET_E2E_MS = 100.0  # issue: at 10^5 synthetic end to end (BM25 included) p50 <= 100 ms
 EF_SEARCH = (16, 32, 64, 128, 256, 512)
-NPROBE = (8, 16, 32, 64, 128, 256)
+NPROBE = (8, 16, 32, 64, 128, 192, 256)
 
 perf = time.perf_counter
 
@@ -119,6 +119,31 @@ def nice_floor(x: float) -> int:
         return 1
     e = 10 ** math.floor(math.log10(x))
     return int(max(m * e for m in (1, 2, 5) if m * e <= x))
+
+
+def faiss_index_mb(index) -> float:
+    """Bytes a FAISS index holds (vectors + graph or lists), from its structures, in MB."""
+    n, d = int(index.ntotal), int(index.d)
+    size = n * d * 4
+    hnsw = getattr(index, "hnsw", None)
+    if hnsw is not None:
+        size += hnsw.neighbors.size() * 4 + hnsw.levels.size() * 4 + hnsw.offsets.size() * 8
+    if hasattr(index, "nlist"):
+        size += n * 8 + int(index.nlist) * d * 4
+    return round(size / 2**20, 1)
+
+
+def bm25_mb(lexical) -> float:
+    """Bytes of the BM25 score matrix (sparse) of a LexicalIndex, in MB."""
+    scores = getattr(getattr(lexical, "bm25", None), "scores", None) or {}
+    return round(sum(getattr(v, "nbytes", 0) for v in scores.values()) / 2**20, 1)
+
+
+def faiss_threads(n: int | None) -> None:
+    """Threads FAISS may use (None: all cores, for builds)."""
+    import faiss
+
+    faiss.omp_set_num_threads(n or os.cpu_count() or 1)
 
 
 def timed(fn: Callable, *a, **kw) -> tuple[float, object]:
@@ -329,8 +354,6 @@ def make_assistant(cls, dense, encoder, sentence_vectors: np.ndarray, lexical, t
 def e2e_size(n: int, seed_passages, query_texts: Sequence[str], query_vecs: np.ndarray,
              reference: np.ndarray | None, opts, template=None) -> dict:
     """One synthetic corpus of ``n`` passages end to end (vectors are stand-ins)."""
-    import faiss
-
     from .answer import split_passages
     from .assistant import Assistant
     from .fusion import fuse
@@ -339,11 +362,11 @@ def e2e_size(n: int, seed_passages, query_texts: Sequence[str], query_vecs: np.n
     from .question import clean_question
     from .synthetic import stand_in_vectors, synthetic_corpus
 
-    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    faiss_threads(None)
     gc.collect()
     reset_peak()
     rss0 = rss_mb()
-    r: dict = {"passages": n, "build_s": {}, "memory_mb": {}}
+    r: dict = {"passages": n, "build_s": {}, "memory_mb": {}, "faiss_search_threads": opts.faiss_threads}
     secs, corpus = timed(synthetic_corpus, seed_passages, n, opts.seed)
     r["build_s"]["synthetic_text"] = round(secs, 3)
     r["sentences"] = corpus.sentence_count
@@ -359,14 +382,16 @@ def e2e_size(n: int, seed_passages, query_texts: Sequence[str], query_vecs: np.n
     r["build_s"]["faiss"] = round(secs, 3)
     r["faiss_type"] = type(index).__name__
     r["exact"] = n <= EXACT_MAX
-    r["memory_mb"]["faiss"] = round(rss_mb() - m0, 1)
+    r["memory_mb"]["faiss"] = faiss_index_mb(index)
+    r["memory_mb"]["faiss_rss_growth"] = round(rss_mb() - m0, 1)
 
     base_tok = jieba_tokenizer()
     tok = MemoTokenizer(base_tok, corpus) if opts.token_memo else base_tok
     m0 = rss_mb()
     secs, lexical = timed(LexicalIndex, corpus.passages, tok)
     r["build_s"]["bm25"] = round(secs, 3)
-    r["memory_mb"]["bm25"] = round(rss_mb() - m0, 1)
+    r["memory_mb"]["bm25_matrix"] = bm25_mb(lexical)
+    r["memory_mb"]["bm25_rss_growth"] = round(rss_mb() - m0, 1)
     r["token_memo"] = bool(opts.token_memo)
     if opts.token_memo:
         sample = corpus.passages[: min(200, n)]
@@ -383,14 +408,16 @@ def e2e_size(n: int, seed_passages, query_texts: Sequence[str], query_vecs: np.n
     encoder = QueryTable(cleaned, query_vecs)
     a = make_assistant(Assistant, DenseIndex(corpus.passages, index, {}), encoder, svecs, lexical, template)
     r["build_s"]["assistant_init"] = round(perf() - t, 3)
-    r["memory_mb"]["assistant_sentence_vectors_and_tables"] = round(rss_mb() - m0, 1)
+    r["memory_mb"]["sentence_vectors"] = round(svecs.nbytes / 2**20, 1)
+    r["memory_mb"]["assistant_rss_growth"] = round(rss_mb() - m0, 1)
     r["sentence_vectors"] = n_sent
 
     starts = a._sentence_starts
     k = min(10, n)
+    faiss_threads(opts.faiss_threads)
     stages: dict[str, list[float]] = {s: [] for s in (
         "faiss_top10", "faiss_all_scores", "numpy_matvec", "best_sentence", "bm25", "fuse_topk",
-        "retrieval", "library_search", "library_ask_without_encoder")}
+        "retrieval", "library_search", "library_ask_without_encoder", "library_search_faiss_all_threads")}
     nq = min(len(cleaned), opts.scale_queries)
     for i in range(nq):
         text, q = cleaned[i], query_vecs[i].astype(np.float32)
@@ -422,6 +449,10 @@ def e2e_size(n: int, seed_passages, query_texts: Sequence[str], query_vecs: np.n
         stages["retrieval"].append(perf() - t)
         stages["library_search"].append(timed(a.search, text, 5, "hybrid", q)[0])
         stages["library_ask_without_encoder"].append(timed(a.ask, text)[0])
+        faiss_threads(None)  # the library today: FAISS on every core, next to numpy's BLAS threads
+        stages["library_search_faiss_all_threads"].append(timed(a.search, text, 5, "hybrid", q)[0])
+        faiss_threads(opts.faiss_threads)
+    faiss_threads(None)
     r["latency_ms"] = {s: summary_ms(v) for s, v in stages.items()}
     r["queries"] = nq
     r["memory_mb"]["rss_growth"] = round(rss_mb() - rss0, 1)
@@ -475,12 +506,13 @@ def vector_size(n: int, query_vecs: np.ndarray | None, reference: np.ndarray | N
     from .index import make_faiss_index
     from .synthetic import perturbed_queries, stand_in_vectors
 
-    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    faiss_threads(None)
     gc.collect()
     reset_peak()
     kind = opts.vectors if reference is not None else "uniform"
     dim = reference.shape[1] if reference is not None else opts.dim
-    r: dict = {"vectors": n, "dim": dim, "kind": kind, "build_s": {}, "memory_mb": {}}
+    r: dict = {"vectors": n, "dim": dim, "kind": kind, "build_s": {}, "memory_mb": {},
+               "faiss_search_threads": opts.faiss_threads, "meta_cpus": os.cpu_count()}
     secs, vecs = timed(stand_in_vectors, n, opts.seed, reference, dim, kind)
     r["build_s"]["stand_in_vectors"] = round(secs, 3)
     r["memory_mb"]["vectors"] = round(vecs.nbytes / 2**20, 1)
@@ -500,13 +532,16 @@ def vector_size(n: int, query_vecs: np.ndarray | None, reference: np.ndarray | N
     m0 = rss_mb()
     secs, flat = timed(make_faiss_index, vecs, n)  # exact_max=n: flat
     r["build_s"]["flat"] = round(secs, 3)
-    r["memory_mb"]["flat"] = round(rss_mb() - m0, 1)
+    r["memory_mb"]["flat"] = faiss_index_mb(flat)
+    r["memory_mb"]["flat_rss_growth"] = round(rss_mb() - m0, 1)
     secs, (_, truth) = timed(flat.search, queries, k)
     r["ground_truth_batch_s"] = round(secs, 3)
-    times = []
-    for i in range(min(len(queries), opts.flat_queries)):
-        times.append(timed(flat.search, queries[i : i + 1], k)[0])
-    r["flat_ms"] = summary_ms(times)
+    for key, threads in (("flat_ms", opts.faiss_threads), ("flat_ms_all_threads", None)):
+        faiss_threads(threads)
+        flat.search(queries[:1], k)
+        times = [timed(flat.search, queries[i : i + 1], k)[0] for i in range(min(len(queries), opts.flat_queries))]
+        r[key] = summary_ms(times)
+    faiss_threads(None)
     del flat
     gc.collect()
 
@@ -516,11 +551,14 @@ def vector_size(n: int, query_vecs: np.ndarray | None, reference: np.ndarray | N
         index.hnsw.efConstruction = opts.ef_construction
         secs, _ = timed(index.add, vecs)
         r["build_s"]["hnsw"] = round(secs, 3)
-        r["memory_mb"]["hnsw"] = round(rss_mb() - m0, 1)
+        r["memory_mb"]["hnsw"] = faiss_index_mb(index)
+        r["memory_mb"]["hnsw_rss_growth"] = round(rss_mb() - m0, 1)
+        faiss_threads(opts.faiss_threads)
         r["hnsw"] = {"M": opts.hnsw_m, "efConstruction": opts.ef_construction,
                      "sweep": _sweep(index, lambda v: setattr(index.hnsw, "efSearch", v), opts.ef_search,
                                      queries, truth, query_sets, k)}
         r["hnsw"]["chosen"] = _pick(r["hnsw"]["sweep"], RECALL_TARGET)
+        faiss_threads(None)
         del index
         gc.collect()
     if opts.ivf and n >= 20_000:
@@ -534,11 +572,14 @@ def vector_size(n: int, query_vecs: np.ndarray | None, reference: np.ndarray | N
         index.train(vecs[np.sort(rng.choice(n, min(n, 40 * nlist), replace=False))])
         index.add(vecs)
         r["build_s"]["ivf"] = round(perf() - t, 3)
-        r["memory_mb"]["ivf"] = round(rss_mb() - m0, 1)
+        r["memory_mb"]["ivf"] = faiss_index_mb(index)
+        r["memory_mb"]["ivf_rss_growth"] = round(rss_mb() - m0, 1)
         probes = [p for p in opts.nprobe if p <= nlist]
+        faiss_threads(opts.faiss_threads)
         r["ivf"] = {"nlist": nlist, "sweep": _sweep(index, lambda v: setattr(index, "nprobe", v), probes,
                                                     queries, truth, query_sets, k)}
         r["ivf"]["chosen"] = _pick(r["ivf"]["sweep"], RECALL_TARGET)
+        faiss_threads(None)
         del index, quantizer
         gc.collect()
     r["memory_mb"]["peak_rss"] = peak_rss_mb()
@@ -604,7 +645,11 @@ def scale(seed_passages, query_texts: Sequence[str], query_vecs: np.ndarray,
     points = {r["passages"]: r["latency_ms"]["faiss_top10"]["p50"] for r in out["e2e"]}
     points.update({r["vectors"]: r["flat_ms"]["p50"] for r in out["vector_only"]})
     cross = crossover(list(points.items()), opts.exact_ms)
-    rec: dict = {"exact_search": cross, "current_EXACT_MAX": EXACT_MAX}
+    rec: dict = {"exact_search": cross, "current_EXACT_MAX": EXACT_MAX,
+                 "faiss_search_threads": opts.faiss_threads}
+    allthr = [(r["vectors"], r["flat_ms_all_threads"]["p50"]) for r in out["vector_only"]]
+    if len(allthr) >= 2:
+        rec["exact_search_all_threads"] = crossover(allthr, opts.exact_ms)
     if "crossover_n" in cross:
         rec["EXACT_MAX"] = nice_floor(cross["crossover_n"])
     hnsw_rows = [r for r in out["vector_only"] if r.get("hnsw")]
@@ -662,6 +707,26 @@ def targets(scale_report: dict) -> dict:
 # ---------------------------------------------------------------- output
 
 
+def _e2e_table(sc: dict) -> list[str]:
+    lines: list[str] = []
+    lines.append("  end to end, p50 ms per query (p95 for retrieval); build s; memory MB (structures / peak RSS);"
+                 f" FAISS searches on {sc['e2e'][0]['faiss_search_threads'] if sc['e2e'] else '?'} thread(s),"
+                 " '(all thr)' = library search with FAISS on every core (today's default)")
+    lines.append(f"  {'passages':>9} {'faiss10':>8} {'all-scr':>8} {'best-snt':>8} {'bm25':>6} {'fuse':>5}"
+                 f" {'retrieval':>15} {'lib.search':>10} {'(all thr)':>9} {'ask-enc':>8} | {'bm25 b':>6} {'init':>5}"
+                 f" | {'faiss':>5} {'bm25':>5} {'sent':>5} {'peak':>6}")
+    for r in sc["e2e"]:
+        L, B, M = r["latency_ms"], r["build_s"], r["memory_mb"]
+        lines.append(
+            f"  {r['passages']:>9,} {L['faiss_top10']['p50']:>8.2f} {L['faiss_all_scores']['p50']:>8.2f}"
+            f" {L['best_sentence']['p50']:>8.2f} {L['bm25']['p50']:>6.2f} {L['fuse_topk']['p50']:>5.2f}"
+            f" {L['retrieval']['p50']:>7.1f}/{L['retrieval']['p95']:<7.1f} {L['library_search']['p50']:>10.1f}"
+            f" {L['library_search_faiss_all_threads']['p50']:>9.1f}"
+            f" {L['library_ask_without_encoder']['p50']:>8.1f} | {B['bm25']:>6.1f} {B['assistant_init']:>5.1f}"
+            f" | {M['faiss']:>5.0f} {M['bm25_matrix']:>5.0f} {M['sentence_vectors']:>5.0f} {M['peak_rss']:>6.0f}")
+    return lines
+
+
 def format_table(report: dict) -> str:
     lines: list[str] = []
     real = report.get("real")
@@ -689,44 +754,78 @@ def format_table(report: dict) -> str:
     if sc:
         lines.append("")
         lines.append(f"Scale: {sc['note']}")
-        hdr = ("  passages  build s (bm25/faiss/init)  mem MB  faiss10  all-scores  bm25  fuse  retrieval p50/p95"
-               "  lib.search p50  lib.ask-enc p50")
-        lines.append(hdr)
-        for r in sc["e2e"]:
-            L, B = r["latency_ms"], r["build_s"]
-            lines.append(
-                f"  {r['passages']:>8,}  {B['bm25']:>6.1f}/{B['faiss']:.2f}/{B['assistant_init']:.1f}"
-                f"{'':>11}{r['memory_mb']['peak_rss']:>7.0f}  {L['faiss_top10']['p50']:>7.2f}"
-                f"  {L['faiss_all_scores']['p50']:>10.2f}  {L['bm25']['p50']:>4.1f}  {L['fuse_topk']['p50']:>4.1f}"
-                f"  {L['retrieval']['p50']:>8.1f}/{L['retrieval']['p95']:<8.1f}"
-                f"  {L['library_search']['p50']:>14.1f}  {L['library_ask_without_encoder']['p50']:>15.1f}")
-        lines.append("  vectors   index  build s  mem MB   setting   p50 ms  p95 ms  recall@10 (min over query sets)")
+        if sc["e2e"]:
+            lines.extend(_e2e_table(sc))
+        lines.append("  vector index alone (single-query latency; recall@10 vs exact, min over the query sets)")
+        lines.append("    vectors  index  build s  mem MB   setting   p50 ms  p95 ms  recall@10 min (real / perturbed)")
         for r in sc["vector_only"]:
             f = r["flat_ms"]
             lines.append(f"  {r['vectors']:>9,}  flat  {r['build_s']['flat']:>7.1f}  {r['memory_mb']['flat']:>6.0f}"
-                         f"  {'exact':>8}  {f['p50']:>7.2f} {f['p95']:>7.2f}  1.0")
+                         f"  {'exact':>8}  {f['p50']:>7.2f} {f['p95']:>7.2f}  1.0   (all {r['meta_cpus']} threads: p50 "
+                         f"{r['flat_ms_all_threads']['p50']:.2f} ms; peak RSS {r['memory_mb']['peak_rss']:.0f} MB)")
             for name, pname in (("hnsw", "ef"), ("ivf", "nprobe")):
                 sec = r.get(name)
                 if not sec:
                     continue
                 for row in sec["sweep"]:
                     mark = " <" if sec.get("chosen") and row["param"] == sec["chosen"]["param"] else ""
+                    per = " / ".join(f"{row[k]:.3f}" for k in row if k.startswith("recall@10_") and k != "recall@10_min")
                     lines.append(f"  {'':>9}  {name:<4}  {r['build_s'][name]:>7.1f}  {r['memory_mb'][name]:>6.0f}"
                                  f"  {pname + '=' + str(row['param']):>8}  {row['latency_p50']:>7.2f}"
-                                 f" {row['latency_p95']:>7.2f}  {row['recall@10_min']:.3f}{mark}")
+                                 f" {row['latency_p95']:>7.2f}  {row['recall@10_min']:.3f} ({per}){mark}")
         rec = sc["recommendation"]
         ex = rec["exact_search"]
         lines.append("")
-        lines.append(f"Exact search p50 crosses {ex['threshold_ms']} ms at ~{ex.get('crossover_n', '?'):,} vectors "
-                     f"(fit {ex.get('fit_ms')}); recommend EXACT_MAX = {rec.get('EXACT_MAX', '?'):,} "
-                     f"(now {rec['current_EXACT_MAX']:,})")
+        if "crossover_n" in ex:
+            lines.append(f"Exact search p50 crosses {ex['threshold_ms']} ms at ~{ex['crossover_n']:,} vectors "
+                         f"(fit {ex.get('fit_ms')}); recommend EXACT_MAX = {rec['EXACT_MAX']:,} "
+                         f"(now {rec['current_EXACT_MAX']:,})")
+        else:
+            lines.append(f"Exact search vs {ex['threshold_ms']} ms: too few sizes for a fit {ex['points']}")
+        if "exact_search_all_threads" in rec and "crossover_n" in rec["exact_search_all_threads"]:
+            lines.append(f"  (with FAISS on all threads, as the library runs today: crosses at "
+                         f"~{rec['exact_search_all_threads']['crossover_n']:,})")
         if "efSearch" in rec:
-            lines.append(f"HNSW (M=32) at {rec['hnsw_measured_at']:,} vectors: recommend efSearch = {rec['efSearch']}")
+            lines.append(f"HNSW (M=32) at {rec['hnsw_measured_at']:,} vectors: smallest efSearch with recall@10 >= "
+                         f"{RECALL_TARGET} on every query set: {rec['efSearch'] or 'none measured'}")
         for name, t in sc["targets"].items():
             lines.append(f"target {name}: {'MET' if t['met'] else 'NOT met'}  {json.dumps(t, ensure_ascii=False)}")
     lines.append("")
     lines.append(f"bench run time: {report['meta']['run_time_s']:.0f} s")
     return "\n".join(lines)
+
+
+def _tradeoff(cx, rows: list[dict]) -> None:
+    """Recall@10 (min over query sets) against p50 latency for every approximate setting."""
+    markers = {"hnsw": "o", "ivf": "s"}
+    for j, r in enumerate(sorted(rows, key=lambda r: r["vectors"])):
+        for name in ("hnsw", "ivf"):
+            sec = r.get(name)
+            if not sec:
+                continue
+            xs = [row["latency_p50"] for row in sec["sweep"]]
+            ys = [row["recall@10_min"] for row in sec["sweep"]]
+            pname = "ef" if name == "hnsw" else "nprobe"
+            cx.plot(xs, ys, marker=markers[name], color=f"C{5 + j}", linestyle="-" if name == "hnsw" else "--",
+                    label=f"{name.upper()} @ {r['vectors']:,} (build {r['build_s'][name]:.0f} s)")
+            for row in sec["sweep"]:
+                cx.annotate(f"{pname}={row['param']}", (row["latency_p50"], row["recall@10_min"]),
+                            textcoords="offset points", xytext=(3, -9), fontsize=6)
+        cx.plot([r["flat_ms"]["p50"]], [1.0], marker="*", markersize=11, color=f"C{5 + j}", linestyle="none",
+                label=f"exact @ {r['vectors']:,}")
+    cx.axhline(RECALL_TARGET, color="grey", linestyle="--", linewidth=0.8)
+    cx.axvline(TARGET_1M_MS, color="grey", linestyle=":", linewidth=0.8)
+    cx.text(TARGET_1M_MS, 0.05 + min(cx.get_ylim()[0], 0.9), " 20 ms", fontsize=7, color="grey")
+    cx.set_xscale("log")
+    from matplotlib.ticker import FormatStrFormatter, NullFormatter
+
+    cx.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    cx.xaxis.set_minor_formatter(NullFormatter())
+    cx.set_xlabel("p50 latency per query (ms, 1 FAISS thread)")
+    cx.set_ylabel("recall@10 vs exact (worst query set)")
+    cx.set_title("Approximate search: recall vs latency (target ≥ 0.95)", fontsize=10)
+    cx.grid(True, which="both", alpha=0.25)
+    cx.legend(fontsize=7, loc="lower right")
 
 
 def plot(report: dict, path: Path) -> None:
@@ -735,8 +834,16 @@ def plot(report: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(14, 5.8), gridspec_kw={"width_ratios": [1.6, 1]})
     sc = report.get("scale") or {}
+    sweeps = [r for r in sc.get("vector_only", []) if r.get("hnsw") or r.get("ivf")]
+    real = report.get("real")
+    panels = 1 + bool(sweeps) + bool(real)
+    fig, axes = plt.subplots(1, panels, figsize=(7 * panels, 5.8),
+                             gridspec_kw={"width_ratios": [1.4, 1, 1][:panels]}, squeeze=False)
+    axes = list(axes[0])
+    ax = axes[0]
+    if sweeps:
+        _tradeoff(axes[1], sweeps)
     e2e = sc.get("e2e", [])
     vo = sc.get("vector_only", [])
     if e2e or vo:
@@ -746,12 +853,18 @@ def plot(report: dict, path: Path) -> None:
 
         xs = [r["passages"] for r in e2e]
         lat = [r["latency_ms"] for r in e2e]
-        exact = sorted([(r["passages"], r["latency_ms"]["faiss_top10"]["p50"]) for r in e2e]
-                       + [(r["vectors"], r["flat_ms"]["p50"]) for r in vo])
-        line([p[0] for p in exact], [p[1] for p in exact], "exact FAISS top-10 (flat)", color="C0")
+        exact_by_n = {r["passages"]: r["latency_ms"]["faiss_top10"]["p50"] for r in e2e}
+        exact_by_n.update({r["vectors"]: r["flat_ms"]["p50"] for r in vo})  # vector-only run wins
+        exact = sorted(exact_by_n.items())
+        line([p[0] for p in exact], [p[1] for p in exact], "exact FAISS top-10 (flat, 1 thread)", color="C0")
+        allthr = [(r["vectors"], r["flat_ms_all_threads"]["p50"]) for r in vo if "flat_ms_all_threads" in r]
+        line([p[0] for p in allthr], [p[1] for p in allthr], "exact FAISS, all threads (library default)",
+             color="C0", linestyle="--", alpha=0.6)
         line(xs, [v["retrieval"]["p50"] for v in lat], "retrieval: FAISS all scores + BM25 + fusion", color="C1")
-        line(xs, [v["library_search"]["p50"] for v in lat], "Assistant.search (as the library does it)",
+        line(xs, [v["library_search"]["p50"] for v in lat], "Assistant.search (library code, FAISS 1 thread)",
              color="C3", linestyle="--")
+        line(xs, [v["library_search_faiss_all_threads"]["p50"] for v in lat],
+             "Assistant.search (library as is: FAISS all threads)", color="C3", alpha=0.45)
         line(xs, [v["library_ask_without_encoder"]["p50"] for v in lat], "Assistant.ask minus query embedding",
              color="C4", linestyle=":")
         line(xs, [v["bm25"]["p50"] for v in lat], "BM25 scoring only", color="C2")
@@ -784,12 +897,12 @@ def plot(report: dict, path: Path) -> None:
         ax.set_ylabel("p50 latency per query (ms)")
         ax.set_title("Scale curve (stand-in vectors, real BM25 over synthetic text)", fontsize=10)
         ax.grid(True, which="both", alpha=0.25)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
     else:
         ax.set_axis_off()
 
-    real = report.get("real")
     if real:
+        bx = axes[-1]
         st = real["stages_ms"]
         left = 0.0
         for i, s in enumerate(STAGES):
@@ -809,8 +922,6 @@ def plot(report: dict, path: Path) -> None:
         bx.set_xlim(0, max(left, max(real["ask_ms"][m]["p95"] for m in modes)) * 1.7)
         bx.set_title(f"Real corpus ({real['passages']} passages): where ask() time goes", fontsize=10)
         bx.legend(fontsize=7, loc="upper right")
-    else:
-        bx.set_axis_off()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -838,7 +949,7 @@ def parser() -> argparse.ArgumentParser:
                    help="vector-only sizes, e.g. 100000,1000000 (default)")
     p.add_argument("--hnsw-max", type=int, default=None,
                    help="build HNSW only up to this many vectors (default 100000: HNSW over 10^6 x 384 takes "
-                        "~7 min on 2 cores; pass 1000000 for the long run)")
+                        "~7-14 min on 2 cores; pass 1000000 for the long run)")
     p.add_argument("--no-ivf", dest="ivf", action="store_false", help="skip the IVF index")
     p.add_argument("--scale-only", action="store_true", help="skip the real-corpus part")
     p.add_argument("--no-scale", action="store_true", help="skip the scale part")
@@ -854,7 +965,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ann-queries", type=int, default=100, help="queries per set (real, perturbed) for recall")
     p.add_argument("--flat-queries", type=int, default=30, help="single queries timed on the flat index")
     p.add_argument("--hnsw-m", type=int, default=32)
-    p.add_argument("--ef-construction", type=int, default=40)
+    p.add_argument("--ef-construction", type=int, default=80, help="default 80, as rag/index.py builds it")
+    p.add_argument("--faiss-threads", type=int, default=1,
+                   help="FAISS threads for single-query search (default 1: on 2 cores, 2 threads are slower "
+                        "and fight numpy's BLAS threads; the all-core numbers are reported next to it)")
     p.add_argument("--ef-search", type=_ints, default=list(EF_SEARCH))
     p.add_argument("--nprobe", type=_ints, default=list(NPROBE))
     p.add_argument("--nlist", type=int, default=0, help="IVF lists (default ~sqrt(N), a power of 2)")

@@ -110,6 +110,12 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(args.bench_args)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rag", description="Ask questions of the NATO/UN documents; get quoted, cited answers.")
     p.add_argument("--model", help="sentence-transformers model name or path (default: multilingual-e5-small; env RAG_MODEL)")
@@ -138,6 +144,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     s.add_argument("--out", default=str(Path("eval") / "reports" / "eval.json"))
     s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("bench", help="speed and scale benchmark (`rag bench --help` for options)",
+                       add_help=False, prefix_chars="\0")
+    s.add_argument("bench_args", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("serve", help="start the chat app")
     s.add_argument("--host", default="127.0.0.1")

@@ -68,6 +68,18 @@ class DenseIndex:
         scores, ids = self.faiss_index.search(query_vec.reshape(1, -1).astype(np.float32), k)
         return [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
 
+    def all_scores(self, query_vec: np.ndarray, fill: float = -1.0) -> np.ndarray:
+        """Cosine of every passage for an exact index; for an approximate one, the
+        scores of the passages it returns and ``fill`` for the rest."""
+        n = len(self.passages)
+        q = query_vec.reshape(1, -1).astype(np.float32)
+        out = np.full(n, fill, dtype=np.float32)
+        if n:
+            scores, ids = self.faiss_index.search(q, n)
+            keep = ids[0] >= 0
+            out[ids[0][keep]] = scores[0][keep]
+        return out
+
     def search_vector(self, query_vec: np.ndarray, k: int) -> list[Hit]:
         """The ``k`` nearest passages as hits."""
         return [Hit(self.passages[i], s) for s, i in self.search_ids(query_vec, k)]
