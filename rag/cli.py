@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import RagError
-
-MODES = ("hybrid", "dense", "lexical")
+from .question import MODES
 
 
 def _load(args, progress: bool = True):

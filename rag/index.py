@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import StaleIndexError
-from .records import Hit, Passage
+from .records import Passage
 
 FORMAT_VERSION = 1
 VECTORS = "vectors.faiss"
@@ -60,14 +60,6 @@ class DenseIndex:
     faiss_index: object
     manifest: dict
 
-    def search_ids(self, query_vec: np.ndarray, k: int) -> list[tuple[float, int]]:
-        """(score, passage position) of the ``k`` nearest passages, best first."""
-        k = min(k, len(self.passages))
-        if k <= 0:
-            return []
-        scores, ids = self.faiss_index.search(query_vec.reshape(1, -1).astype(np.float32), k)
-        return [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-
     def all_scores(self, query_vec: np.ndarray, fill: float = -1.0) -> np.ndarray:
         """Cosine of every passage for an exact index; for an approximate one, the
         scores of the passages it returns and ``fill`` for the rest."""
@@ -79,10 +71,6 @@ class DenseIndex:
             keep = ids[0] >= 0
             out[ids[0][keep]] = scores[0][keep]
         return out
-
-    def search_vector(self, query_vec: np.ndarray, k: int) -> list[Hit]:
-        """The ``k`` nearest passages as hits."""
-        return [Hit(self.passages[i], s) for s, i in self.search_ids(query_vec, k)]
 
     def vectors(self) -> np.ndarray:
         """All stored vectors (exact indexes only), in passage order."""

@@ -55,7 +55,6 @@ MAX_INPUT_CHARS = 2000  # hard cap on what the server accepts from a text box or
 MAX_ID_CHARS = 100
 DEFAULT_TOP_K = 5
 MAX_UI_TOP_K = 20
-MODES = ("hybrid", "dense", "lexical")
 MODE_CHOICES = [("混合检索（推荐）", "hybrid"), ("语义检索", "dense"), ("关键词检索", "lexical")]
 ASK_CONCURRENCY = 2  # questions answered at the same time (CPU-bound; shared by chat and API)
 QUEUE_MAX_SIZE = 64  # waiting requests beyond this get gradio's "busy, try again" message
