@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,35 +9,18 @@ from pathlib import Path
 import numpy as np
 
 from . import answer as answering
-from .context import CONTEXT_VERSION, embedding_texts
+from .build import Source, collect_sources, sync
 from .encoder import Encoder, SentenceTransformerEncoder, model_name, slug
-from .errors import StaleIndexError
 from .fusion import fuse
-from .index import DenseIndex, load_index, write_index
-from .ingest import INGEST_VERSION, load_catalog, load_corpus
+from .index import DenseIndex
 from .lexical import LexicalIndex
 from .paths import corpus_dir as default_corpus_dir
 from .paths import index_root
+from .paths import library_dir as default_library_dir
 from .question import check_options, clean_question
 from .records import Answer, Hit, Passage
 
 DENSE_SENTENCE_WEIGHT = 0.5  # dense score = mix of passage and best-sentence similarity
-
-
-def corpus_hash(corpus: Path) -> str:
-    """Hash of the catalog, every document it names, and the versions of the code that turns
-    them into passages, sentences and embedded text (a change to any means a rebuild)."""
-    h = hashlib.sha256(str(INGEST_VERSION).encode())
-    h.update(answering.SENTENCE_SPLIT_VERSION.encode())
-    h.update(CONTEXT_VERSION.encode())
-    h.update(answering.BACKGROUND.read_bytes())
-    catalog = Path(corpus) / "catalog.json"
-    h.update(catalog.read_bytes())
-    for entry in load_catalog(Path(corpus)):
-        path = Path(corpus) / entry["file"]
-        if path.is_file():
-            h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 def _notice(msg: str) -> None:
@@ -55,6 +37,7 @@ class Assistant:
                  background_vectors: np.ndarray, lexical: LexicalIndex | None = None):
         self.dense = dense
         self.encoder = encoder
+        self.sources: list[Source] = []  # the documents behind the index (set by load)
         self.passages: list[Passage] = dense.passages
         self.lexical = lexical or LexicalIndex(self.passages)
         self._by_id = {p.id: i for i, p in enumerate(self.passages)}
@@ -74,6 +57,7 @@ class Assistant:
         corpus_dir: Path | str | None = None,
         index_dir: Path | str | None = None,
         model: str | None = None,
+        library_dir: Path | str | None = None,
         encoder: Encoder | None = None,
         rebuild: bool = False,
         progress: bool = False,
@@ -85,28 +69,34 @@ class Assistant:
             corpus_dir: Folder with ``catalog.json`` and the documents (default: ``corpus/``).
             index_dir: Index folder (default: ``embeddings/<model>/``).
             model: sentence-transformers model name or path (default: multilingual-e5-small).
+            library_dir: The user's added documents (default: ``<data dir>/library``).
             encoder: A ready encoder (tests pass a fake one); overrides ``model``.
             rebuild: Rebuild even when the stored index is valid.
             progress: Show progress bars while building.
             notice: Called with a one-line message when the index is (re)built.
         """
         corpus = Path(corpus_dir) if corpus_dir else default_corpus_dir()
+        library = Path(library_dir) if library_dir else default_library_dir()
         encoder = encoder or SentenceTransformerEncoder(model or model_name(), progress=progress)
         directory = Path(index_dir) if index_dir else index_root() / slug(encoder.model_id.split("@")[0])
-        chash = corpus_hash(corpus)
-        if not rebuild:
-            try:
-                dense, extras = load_index(directory, encoder.model_id, chash, encoder.dim)
-                for problem in dense.manifest.get("problems", []):  # still true: the files are unchanged
-                    notice(problem)
-                return cls(dense, encoder, extras["sentences"], extras["background"])
-            except StaleIndexError as e:
-                notice(f"{e}; building the index in {directory}")
-            except KeyError as e:
-                notice(f"index in {directory} lacks {e}; rebuilding it")
-        build_index(corpus, directory, encoder, chash, progress, notice)
-        dense, extras = load_index(directory, encoder.model_id, chash, encoder.dim)
-        return cls(dense, encoder, extras["sentences"], extras["background"])
+        sources = collect_sources(corpus, library)
+        dense, extras = sync(sources, directory, encoder, rebuild, progress, notice)
+        assistant = cls(dense, encoder, extras["sentences"], extras["background"])
+        assistant.sources = sources
+        return assistant
+
+    def documents(self) -> list[dict]:
+        """One row per indexed document: id, title, citation name, origin, file, passage count."""
+        counts: dict[str, int] = {}
+        for p in self.passages:
+            counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
+        rows = []
+        for s in self.sources:
+            e = s.entry
+            rows.append({"doc_id": e["doc_id"], "title": e["title"], "short": e["short"], "origin": s.origin,
+                         "source": e.get("source", ""), "date": e.get("date", ""),
+                         "passages": counts.get(e["doc_id"], 0)})
+        return rows
 
     def lookup(self, passage_id: str) -> Passage | None:
         """The passage with this id (case-insensitive, surrounding spaces ignored), or None."""
@@ -176,23 +166,3 @@ class Assistant:
         return answering.compose(
             question=text, hits=hits, mode=mode, notes=notes, assistant=self, query_vec=query_vec
         )
-
-
-def build_index(corpus: Path, directory: Path, encoder: Encoder, chash: str, progress: bool = False,
-                notice: Callable[[str], None] = _notice) -> None:
-    """Ingest the corpus (skipping, with a notice, documents that fail), embed, write the index."""
-    problems: list[str] = []
-
-    def report(msg: str) -> None:
-        problems.append(msg)
-        notice(msg)
-
-    passages = load_corpus(corpus, on_problem=report)
-    vectors = encoder.encode_passages(embedding_texts(passages), progress=progress)
-    sentence_texts = [s.text for s in answering.split_passages(passages)]
-    sentence_vecs = encoder.encode_passages(sentence_texts, progress=progress) if sentence_texts else (
-        np.zeros((0, encoder.dim), np.float32))
-    background = encoder.encode_passages(answering.background_sentences())
-    write_index(directory, passages, vectors, encoder.model_id, chash,
-                extra_arrays={"sentences": sentence_vecs.astype(np.float32),
-                              "background": background.astype(np.float32)}, problems=problems)

@@ -78,6 +78,66 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _library():
+    from .library import Library
+    from .paths import library_dir
+
+    return Library(library_dir())
+
+
+def cmd_add(args) -> int:
+    import time
+
+    from .ingest import load_catalog
+    from .paths import corpus_dir
+
+    if len(args.paths) > 1 and (args.title or args.short or args.id):
+        raise RagError("--title, --short and --id apply to one file at a time")
+    library = _library()
+    seed = {e["doc_id"] for e in load_catalog(corpus_dir())}
+    added, failed = [], 0
+    for path in args.paths:
+        try:
+            entry = library.add(Path(path), taken_ids=seed, title=args.title, short=args.short, doc_id=args.id)
+        except RagError as e:
+            print(f"error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        added.append(entry)
+    if added:
+        t0 = time.perf_counter()
+        a = _load(args)
+        counts = {d["doc_id"]: d["passages"] for d in a.documents()}
+        for e in added:
+            print(f"added {e['doc_id']}: {e['title']} ({counts.get(e['doc_id'], 0)} passages, "
+                  f"ids {e['doc_id']}-…)")
+        print(f"index updated in {time.perf_counter() - t0:.1f} s")
+    return 2 if failed else 0
+
+
+def cmd_remove(args) -> int:
+    from .ingest import load_catalog
+    from .paths import corpus_dir
+
+    if args.doc_id.strip().lower() in {e["doc_id"].lower() for e in load_catalog(corpus_dir())}:
+        raise RagError(f"{args.doc_id} is part of the seed corpus and cannot be removed")
+    entry = _library().remove(args.doc_id)
+    _load(args, progress=False)
+    print(f"removed {entry['doc_id']}: {entry['title']}")
+    return 0
+
+
+def cmd_docs(args) -> int:
+    a = _load(args, progress=False)
+    rows = a.documents()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for d in rows:
+        print(f"{d['doc_id']}\t{d['passages']} passages\t{d['origin']}\t{d['title']}")
+    return 0
+
+
 def cmd_eval(args) -> int:
     from . import evaluate
 
@@ -137,6 +197,21 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.add_argument("--list", action="store_true", help="list every passage id")
     s.set_defaults(func=lambda a: cmd_list(a) if a.list else cmd_cite(a))
+
+    s = sub.add_parser("add", help="add your own documents (.txt .md .html .pdf .docx) to the index")
+    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("--title", help="document title (default: from its metadata or first heading)")
+    s.add_argument("--short", help="citation name (default: 《title》)")
+    s.add_argument("--id", help="document id, the prefix of its passage ids (default: from the file name)")
+    s.set_defaults(func=cmd_add)
+
+    s = sub.add_parser("remove", help="remove an added document from the index")
+    s.add_argument("doc_id")
+    s.set_defaults(func=cmd_remove)
+
+    s = sub.add_parser("docs", help="list the indexed documents with passage counts")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_docs)
 
     s = sub.add_parser("eval", help="run the evaluation set and write a report")
     s.add_argument("--questions", default=str(Path("eval") / "questions.jsonl"))

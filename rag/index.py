@@ -80,8 +80,12 @@ class DenseIndex:
 def write_index(
     directory: Path, passages: list[Passage], vectors: np.ndarray, model_id: str, corpus_hash: str,
     extra_arrays: dict[str, np.ndarray] | None = None, problems: list[str] | None = None,
+    extra_manifest: dict | None = None,
 ) -> None:
-    """Write an index directory atomically (temp dir, then rename over the old one)."""
+    """Write an index directory atomically (temp dir, then rename over the old one).
+
+    ``extra_manifest`` adds keys to the manifest (the per-document table, see rag/build.py).
+    """
     import faiss
 
     directory = Path(directory)
@@ -106,6 +110,7 @@ def write_index(
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "files": {name: sha256_file(tmp / name) for name in files},
             "problems": list(problems or []),
+            **(extra_manifest or {}),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
         _swap_into_place(tmp, directory)
@@ -137,15 +142,30 @@ def read_manifest(directory: Path) -> dict:
 
 
 def load_index(directory: Path, model_id: str, corpus_hash: str, dim: int) -> tuple[DenseIndex, dict]:
-    """Load and validate an index directory; raises StaleIndexError saying why it is unusable.
+    """Load and validate an index directory built from exactly this corpus.
 
     Returns the index and the extra ``.npy`` arrays stored with it.
+
+    Raises:
+        StaleIndexError: saying why the index is unusable or out of date.
+    """
+    return open_index(directory, model_id, dim, corpus_hash)
+
+
+def open_index(directory: Path, model_id: str, dim: int,
+               corpus_hash: str | None = None) -> tuple[DenseIndex, dict]:
+    """Load and validate an index directory (its corpus too, when ``corpus_hash`` is given).
+
+    Raises:
+        StaleIndexError: saying why the index is unusable.
     """
     import faiss
 
     directory = Path(directory)
     m = read_manifest(directory)
-    expect = {"format_version": FORMAT_VERSION, "model_id": model_id, "corpus_hash": corpus_hash, "dim": dim}
+    expect = {"format_version": FORMAT_VERSION, "model_id": model_id, "dim": dim}
+    if corpus_hash is not None:
+        expect["corpus_hash"] = corpus_hash
     what = {"format_version": "index format", "model_id": "embedding model", "corpus_hash": "corpus (or how it is processed)",
             "dim": "embedding dimension"}
     for key, want in expect.items():

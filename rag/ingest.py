@@ -20,6 +20,7 @@ from rag.errors import RagError
 from rag.records import Passage
 
 INGEST_VERSION = 1  # part of the corpus hash: bump when parsing changes, so indexes are rebuilt
+GENERIC_VERSION = 1  # the same for rag/formats.py + rag/paragraphs.py (users' own documents)
 CATALOG_NAME = "catalog.json"
 CATALOG_KEYS = ("doc_id", "file", "title", "short", "source", "date", "parser")
 
@@ -309,13 +310,15 @@ PARSERS: dict[str, Callable[[str, dict], list[Passage]]] = {
     "strategic_concept": parse_strategic_concept,
     "s2003_85": parse_s2003_85,
 }
+AUTO_PARSER = "auto"  # any supported file format, generic paragraph detection (rag/paragraphs.py)
 
 
-def load_catalog(corpus_dir: Path) -> list[dict]:
+def load_catalog(corpus_dir: Path, allow_empty: bool = False) -> list[dict]:
     """Read and check ``catalog.json`` in ``corpus_dir``.
 
     Args:
         corpus_dir: Folder holding the catalog and the documents.
+        allow_empty: Accept an empty list (a user library with no documents yet).
 
     Returns:
         One dict per document with the keys in :data:`CATALOG_KEYS`.
@@ -331,7 +334,7 @@ def load_catalog(corpus_dir: Path) -> list[dict]:
         raise CorpusError(f"{path}: cannot read catalog: {e.strerror or e}") from e
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CorpusError(f"{path}: not valid JSON: {e}") from e
-    if not isinstance(catalog, list) or not catalog:
+    if not isinstance(catalog, list) or not (catalog or allow_empty):
         raise CorpusError(f"{path}: expected a non-empty JSON list of documents")
     seen = set()
     for i, entry in enumerate(catalog):
@@ -390,7 +393,7 @@ def load_corpus(corpus_dir: Path, on_problem: Callable[[str], None] | None = Non
     passages: list[Passage] = []
     for entry in load_catalog(corpus_dir):
         try:
-            passages.extend(_parse_entry(corpus_dir, entry))
+            passages.extend(parse_entry(corpus_dir, entry))
         except CorpusError as e:
             if on_problem is None:
                 raise
@@ -404,14 +407,23 @@ def load_corpus(corpus_dir: Path, on_problem: Callable[[str], None] | None = Non
     return passages
 
 
-def _parse_entry(corpus_dir: Path, entry: dict) -> list[Passage]:
+def parse_entry(corpus_dir: Path, entry: dict) -> list[Passage]:
+    """The passages of one catalog document (``corpus_dir / entry["file"]``).
+
+    Raises:
+        CorpusError: naming the file, when it cannot be read or yields no paragraph.
+    """
+    path = Path(corpus_dir) / entry["file"]
+    if entry["parser"] == AUTO_PARSER:  # a user's file: format by extension, generic paragraphs
+        from .paragraphs import parse_file
+
+        return parse_file(path, entry)
     parser = PARSERS.get(entry["parser"])
     if parser is None:
         raise CorpusError(
-            f"{corpus_dir / CATALOG_NAME}: document {entry['doc_id']!r} names unknown "
-            f"parser {entry['parser']!r} (known: {', '.join(PARSERS)})"
+            f"{Path(corpus_dir) / CATALOG_NAME}: document {entry['doc_id']!r} names unknown "
+            f"parser {entry['parser']!r} (known: {', '.join((*PARSERS, AUTO_PARSER))})"
         )
-    path = corpus_dir / entry["file"]
     text = read_document(path, entry["doc_id"])
     try:
         found = parser(text, entry)

@@ -22,3 +22,8 @@ def data_dir() -> Path:
     """Per-user cache for built models (``RAG_DATA_DIR`` overrides ``~/.cache/rag-policy-zh``)."""
     default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-policy-zh"
     return Path(os.environ.get("RAG_DATA_DIR") or default)
+
+
+def library_dir() -> Path:
+    """The user's own documents added with `rag add` (``RAG_LIBRARY_DIR`` overrides ``<data dir>/library``)."""
+    return Path(os.environ.get("RAG_LIBRARY_DIR") or data_dir() / "library")
