@@ -38,6 +38,7 @@ class Assistant:
         self.dense = dense
         self.encoder = encoder
         self.sources: list[Source] = []  # the documents behind the index (set by load)
+        self.paths: dict[str, Path] = {}  # corpus, library and index folders (set by load)
         self.passages: list[Passage] = dense.passages
         self.lexical = lexical or LexicalIndex(self.passages)
         self._by_id = {p.id: i for i, p in enumerate(self.passages)}
@@ -83,7 +84,24 @@ class Assistant:
         dense, extras = sync(sources, directory, encoder, rebuild, progress, notice)
         assistant = cls(dense, encoder, extras["sentences"], extras["background"])
         assistant.sources = sources
+        assistant.paths = {"corpus": corpus, "library": library, "index": directory}
         return assistant
+
+    def library(self):
+        """The user's documents folder behind this assistant (a :class:`rag.library.Library`)."""
+        from .library import Library
+
+        return Library(self.paths.get("library") or default_library_dir())
+
+    def seed_ids(self) -> set[str]:
+        """Ids of the seed corpus's documents (they cannot be removed)."""
+        return {s.doc_id for s in self.sources if s.origin == "seed"}
+
+    def reloaded(self, notice: Callable[[str], None] = _notice) -> Assistant:
+        """A new Assistant over the same folders and encoder, after documents were added or removed
+        (only the changed documents are embedded)."""
+        return Assistant.load(corpus_dir=self.paths.get("corpus"), index_dir=self.paths.get("index"),
+                              library_dir=self.paths.get("library"), encoder=self.encoder, notice=notice)
 
     def documents(self) -> list[dict]:
         """One row per indexed document: id, title, citation name, origin, file, passage count."""
