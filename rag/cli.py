@@ -175,6 +175,12 @@ def cmd_bench(args) -> int:
     return bench_main(args.bench_args)
 
 
+def cmd_bench_add(args) -> int:
+    from .addbench import main as bench_add_main
+
+    return bench_add_main(args.bench_args)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rag", description="Ask questions of the NATO/UN documents; get quoted, cited answers.")
     p.add_argument("--model", help="sentence-transformers model name or path (default: multilingual-e5-small; env RAG_MODEL)")
@@ -223,6 +229,11 @@ def parser() -> argparse.ArgumentParser:
                        add_help=False, prefix_chars="\0")
     s.add_argument("bench_args", nargs=argparse.REMAINDER)
     s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("bench-add", help="time adding a 20-page document; check removal restores the eval",
+                       add_help=False, prefix_chars="\0")
+    s.add_argument("bench_args", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_bench_add)
 
     s = sub.add_parser("serve", help="start the chat app")
     s.add_argument("--host", default="127.0.0.1")
