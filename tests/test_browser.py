@@ -1,4 +1,4 @@
-"""The app in headless Chromium: chat, sources, lookup, and no script injection (fake encoder)."""
+"""The app in headless Chromium: chat, sources, lookup, adding a document, no script injection (fake encoder)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from gradio.utils import get_upload_folder
 
 from rag import Assistant
 from ui import app as ui
@@ -16,6 +17,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 SCREENSHOT = Path(__file__).resolve().parents[1] / "eval" / "reports" / "ui-screenshot.png"
 XSS = "<img src=x onerror=alert(1)>"
 Q = "北约的三大核心任务是什么？"
+UPLOAD = "# 高原冰川观测站管理办法\n\n1. 冰川观测站每年五月开展一次冰舌末端位置测量。\n\n2. 观测站站长由省气象局任命，任期三年。\n"
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,7 +41,7 @@ def app_url(corpus_copy, fake_encoder, tmp_path):
     assert old in text
     doc.write_text(text.replace(old, f"21. 我们将大幅加强威慑和防御态势{XSS}，"), encoding="utf-8")
     assistant = Assistant.load(corpus_dir=corpus_copy, index_dir=tmp_path / "idx", encoder=fake_encoder,
-                               notice=lambda m: None)
+                               library_dir=tmp_path / "lib", notice=lambda m: None)
     demo = ui.build_app(assistant)
     _, url, _ = ui.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
     try:
@@ -48,7 +50,7 @@ def app_url(corpus_copy, fake_encoder, tmp_path):
         demo.close()
 
 
-def test_chat_sources_lookup_and_no_injection(app_url):
+def test_chat_sources_lookup_upload_and_no_injection(app_url, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     expect = sync_api.expect
     url, assistant = app_url
@@ -122,5 +124,34 @@ def test_chat_sources_lookup_and_no_injection(app_url):
             assert dialogs == []
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            # My documents: upload a file with a probe as its title, ask what only it answers, remove it.
+            upload = tmp_path / "glacier.md"
+            upload.write_text(UPLOAD, encoding="utf-8")
+            page.get_by_role("tab", name="我的文档").click()
+            page.locator("#rag-upload input[type=file]").set_input_files(str(upload))
+            expect(page.locator("#rag-upload")).to_contain_text("glacier.md")  # the upload has finished
+            page.locator("#rag-upload-title textarea, #rag-upload-title input").first.fill(f"冰川 {XSS}")
+            page.locator("#rag-add").click()
+            status = page.locator("#rag-doc-status")
+            expect(status).to_contain_text(f"已添加 GLACIER：冰川 {XSS}（2 段）")
+            expect(page.locator("#rag-docs")).to_contain_text(f"冰川 {XSS}")
+            # gradio's temporary copy of the upload is gone once the file was added
+            assert [f for f in Path(get_upload_folder()).glob("*/glacier.md") if f.read_text("utf-8") == UPLOAD] == []
+            page.get_by_role("tab", name="问答").click()
+            box.fill("冰川观测站站长由谁任命？")
+            box.press("Enter")
+            reply = chat.locator(".rag-reply").nth(2)
+            expect(reply).to_contain_text("GLACIER-2")
+            expect(reply).to_contain_text(f"《冰川 {XSS}》第2段")
+            page.get_by_role("tab", name="我的文档").click()
+            page.locator("#rag-remove-choice input").click()
+            page.get_by_role("option", name="GLACIER · ", exact=False).first.click()
+            page.locator("#rag-remove").click()
+            expect(status).to_contain_text("已删除 GLACIER")
+            expect(page.locator("#rag-docs")).not_to_contain_text("GLACIER")
+            assert page.locator("img[src='x']").count() == 0
+            page.wait_for_timeout(300)
+            assert dialogs == []
         finally:
             browser.close()

@@ -50,10 +50,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(assistant, **build_kwargs):
+def running(assistant, launch_kwargs: dict | None = None, **build_kwargs):
     """The app over ``assistant`` on a free loopback port; yields its URL and closes it afterwards."""
     demo = ui.build_app(assistant, **build_kwargs)
-    _, url, _ = ui.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    _, url, _ = ui.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True,
+                          **(launch_kwargs or {}))
     try:
         yield url
     finally:

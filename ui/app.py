@@ -30,6 +30,10 @@ unknown id raises ``gradio_client.exceptions.AppError`` with a readable message.
 than ``QUEUE_MAX_SIZE`` (64) requests are already waiting, new ones are refused at once:
 the client raises ``gradio_client.utils.QueueError("Queue is full! Please try again.")`` and
 the browser shows "This application is currently busy. Please try again.".
+
+The "我的文档" tab adds the user's own files (.txt .md .html .pdf .docx) to the library and
+removes them again (``ui/documents.py``); that is UI-only, not part of the HTTP API, and the
+stored files are never served back.
 """
 
 from __future__ import annotations
@@ -40,11 +44,13 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
 from rag.errors import QuestionError, RagError
+from ui import documents
 
 if TYPE_CHECKING:
     from rag import Answer, Assistant, Passage
@@ -349,7 +355,8 @@ def toc_choices(assistant: Assistant) -> list[tuple[str, str]]:
 HEADER = (
     '<div class="rag-header"><h1>政策文件问答</h1>'
     '<p>就《北约2022战略概念》和联合国文件 S/2003/85（北约布拉格反恐决定与《伙伴关系反恐行动计划》）提问。'
-    '回答只摘录文件原文，每句标注出处段落 [n]，点开出处可看全文；离线运行。</p></div>'
+    '回答只摘录文件原文，每句标注出处段落 [n]，点开出处可看全文；离线运行。'
+    '在“我的文档”里可以添加自己的文件（.txt .md .html .pdf .docx）。</p></div>'
 )
 
 CSS = """
@@ -390,6 +397,16 @@ details[open] > summary > .rag-snippet { display: none; }
   background: var(--background-fill-primary); }
 .rag-ctx-head { font-size: 0.85em; margin-bottom: 0.2rem; }
 #rag-lookup-out { min-height: 120px; }
+.rag-docs { width: 100%; border-collapse: collapse; font-size: 14px; line-height: 1.6; }
+.rag-docs th, .rag-docs td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid var(--border-color-primary); }
+.rag-docs th { font-weight: 600; color: var(--body-text-color-subdued); }
+.rag-docs td.rag-doc-n { text-align: right; }
+.rag-docs tr.rag-doc-library td:first-child { border-left: 3px solid var(--color-accent); }
+.rag-doc-status { line-height: 1.6; }
+#rag-remove-row { align-items: flex-end; }
+#rag-remove { max-height: 2.8rem; }
+.rag-doc-ok { border-left: 4px solid #16a34a; background: rgba(22, 163, 74, 0.08); padding: 0.45rem 0.7rem;
+  border-radius: 4px; }
 """
 
 FONT_STACK = ["system-ui", "-apple-system", "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei",
@@ -402,45 +419,50 @@ def theme() -> gr.themes.Base:
                              font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"])
 
 
-def build_app(assistant: Assistant, *, concurrency: int = ASK_CONCURRENCY,
+def build_app(assistant: Assistant | documents.Current, *, concurrency: int = ASK_CONCURRENCY,
               queue_size: int = QUEUE_MAX_SIZE) -> gr.Blocks:
     """The Gradio app over a loaded assistant (queue configured; start it with :func:`launch`).
 
     ``concurrency`` questions are answered at once (chat and API share the limit); beyond
     ``queue_size`` waiting requests the server refuses new ones with gradio's "busy" message.
+    Pass a :class:`ui.documents.Current` to keep a handle on the assistant the app uses after
+    documents are added or removed (``demo.rag_current`` is that holder either way).
     """
+    holder = assistant if isinstance(assistant, documents.Current) else documents.Current(assistant)
 
     def on_ask(question, history, top_k, mode, show_scores):
-        history, box = chat_turn(assistant, question, history, top_k, mode, show_scores)
+        history, box = chat_turn(holder.current, question, history, top_k, mode, show_scores)
         return history, history, box
 
     def on_clear():
         return [], [], ""
 
     def on_lookup(passage_id, context):
-        found = assistant.lookup(_clean_id(passage_id))
-        return lookup_html(assistant, passage_id, context), (found.id if found else None)
+        a = holder.current
+        found = a.lookup(_clean_id(passage_id))
+        return lookup_html(a, passage_id, context), (found.id if found else None)
 
     def on_pick(passage_id, context):
-        return passage_id or "", lookup_html(assistant, passage_id, context)
+        return passage_id or "", lookup_html(holder.current, passage_id, context)
 
     def api_ask(question: str, top_k: int = DEFAULT_TOP_K, mode: str = "hybrid") -> dict:
         """Answer a question with quoted, cited sentences (Answer.to_dict())."""
         try:
-            return ask_json(assistant, question, top_k, mode)
+            return ask_json(holder.current, question, top_k, mode)
         except RagError as e:
             raise gr.Error(str(e)) from None
 
     def api_lookup(passage_id: str, context: int = 1) -> dict:
         """A passage by id (e.g. SC2022-21) with `context` neighbours on each side."""
         try:
-            return lookup_json(assistant, passage_id, context)
+            return lookup_json(holder.current, passage_id, context)
         except RagError as e:
             raise gr.Error(str(e)) from None
 
     private: dict[str, Any] = {"api_visibility": "private"}
     asking: dict[str, Any] = {"concurrency_id": "ask", "concurrency_limit": concurrency}
 
+    first = holder.current
     with gr.Blocks(title="政策文件问答", analytics_enabled=False) as demo:
         gr.HTML(HEADER)
         with gr.Tabs():
@@ -473,9 +495,13 @@ def build_app(assistant: Assistant, *, concurrency: int = ASK_CONCURRENCY,
                                      scale=3, min_width=200, elem_id="rag-pid")
                     context = gr.Slider(0, 5, value=1, step=1, label="前后各显示几段", scale=2, min_width=200)
                     lookup_btn = gr.Button("查看", variant="primary", scale=1, min_width=80, elem_id="rag-lookup")
-                toc = gr.Dropdown(toc_choices(assistant), value=None, label="目录（全部段落，可输入筛选）",
+                toc = gr.Dropdown(toc_choices(first), value=None, label="目录（全部段落，可输入筛选）",
                                   filterable=True, elem_id="rag-toc")
-                lookup_out = gr.HTML(lookup_html(assistant, ""), elem_id="rag-lookup-out")
+                lookup_out = gr.HTML(lookup_html(first, ""), elem_id="rag-lookup-out")
+                with gr.Accordion("文件列表", open=False):
+                    doc_list = gr.HTML(documents.documents_html(first), elem_id="rag-lookup-docs")
+            with gr.Tab("我的文档", id="documents"):
+                panel = documents.panel(first)
 
         chat_in = [question, history, top_k, mode, show_scores]
         chat_out = [chatbot, history, question]
@@ -490,16 +516,31 @@ def build_app(assistant: Assistant, *, concurrency: int = ASK_CONCURRENCY,
         context.release(on_lookup, [pid, context], [lookup_out, toc], **private)
         toc.input(on_pick, [toc, context], [pid, lookup_out], **private)
 
+        documents.wire(demo, holder, panel, [(toc, lambda a: gr.Dropdown(choices=toc_choices(a))),
+                                             (doc_list, documents.documents_html)], private)
+
         gr.api(api_ask, api_name="ask", **asking)
         gr.api(api_lookup, api_name="lookup")
 
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
+    demo.rag_current = holder
     return demo
 
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **kwargs: Any):
-    """Start the server for an app from :func:`build_app` (never a public share link)."""
+    """Start the server for an app from :func:`build_app` (never a public share link).
+
+    Uploads beyond the library's size limit are refused by gradio already; the user library's
+    folder is blocked from gradio's file route (its files are never served back).
+    """
     kwargs.setdefault("quiet", False)
+    limit = documents.upload_limit()
+    if limit is not None:
+        kwargs.setdefault("max_file_size", limit)
+    holder = getattr(demo, "rag_current", None)
+    library = getattr(holder.current, "paths", {}).get("library") if holder else None
+    if library is not None:
+        kwargs["blocked_paths"] = [*kwargs.get("blocked_paths", []), str(Path(library).resolve())]
     return demo.launch(
         server_name=host, server_port=port, share=False, show_error=False,
         css=CSS, theme=theme(), footer_links=["api"], run_history=False,
