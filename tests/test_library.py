@@ -187,3 +187,63 @@ def test_cli_add_reports_each_bad_file(fake_cli, capsys, tmp_path):
     assert cli.main(["add", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "notes.xyz" in err and "unsupported" in err and "Traceback" not in err
+
+
+def _pdf(path):
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    c = canvas.Canvas(str(path))
+    c.setTitle("格陵兰观测报告")
+    c.setFont("STSong-Light", 11)
+    c.drawString(72, 770, "1. 格陵兰冰盖监测站每年记录冰川消融速度。")
+    c.drawString(72, 740, "2. 监测数据向各合作方开放共享。")
+    c.drawString(290, 40, "1")
+    c.showPage()
+    c.save()
+
+
+def _docx(path):
+    import docx
+
+    d = docx.Document()
+    d.add_heading("量子通信规划", 1)
+    d.add_paragraph("第一条 量子通信卫星网络覆盖全部成员国首都。")
+    d.add_paragraph("第二条 本规划由技术委员会解释。")
+    d.save(path)
+
+
+FILES = {  # file name -> (writer, question only this file answers, the passage id that answers it)
+    "greenland.pdf": (_pdf, "格陵兰冰盖监测站记录什么？", "GREENLAND-1"),
+    "quantum.docx": (_docx, "量子通信卫星网络覆盖哪里？", "QUANTUM-art1"),
+    "cables.html": (lambda p: p.write_text(
+        "<html><head><title>海底电缆</title></head><body><nav>首页</nav><h1>海底电缆保护</h1>"
+        "<p>1. 海底电缆保护区内禁止拖网捕鱼。</p><p>2. 违者依法处理。</p></body></html>", encoding="utf-8"),
+        "海底电缆保护区内禁止什么？", "CABLES-1"),
+    "rare_earth.txt": (lambda p: p.write_bytes(
+        "稀土供应链\n\n一、稀土供应链多元化是优先事项。\n\n二、建立战略储备。\n".encode("gb18030")),
+        "稀土供应链的优先事项是什么？", "RARE-EARTH-s1"),
+    "arctic.md": (lambda p: p.write_text(DOC, encoding="utf-8"), "冰上丝绸之路倡议推动什么？", "ARCTIC-2"),
+}
+
+
+def test_every_format_is_added_answered_cited_and_removed(setup):
+    a, _, _, _, tmp_path = setup
+    for name, (write, _, _) in FILES.items():
+        write(tmp_path / name)
+        a.library().add(tmp_path / name, taken_ids=a.seed_ids())
+    b = a.reloaded(notice=lambda m: None)
+    for name, (_, question, pid) in FILES.items():
+        ans = b.ask(question)
+        assert not ans.abstained, name
+        assert ans.citations and ans.citations[0].id == pid, (name, [c.id for c in ans.citations])
+        quote = ans.citations[0].text
+        assert all(quote[s:e] in ans.text for s, e in ans.citations[0].spans)
+    for entry in b.library().entries():
+        b.library().remove(entry["doc_id"])
+    c = b.reloaded(notice=lambda m: None)
+    assert {p.doc_id for p in c.passages} == {"SC2022", "S2003-85"}
+    for _, question, pid in FILES.values():
+        assert pid not in [h.passage.id for h in c.ask(question).hits]
