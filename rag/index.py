@@ -58,7 +58,9 @@ def make_faiss_index(vectors: np.ndarray, exact_max: int = EXACT_MAX, seed: int 
         index = faiss.IndexFlatIP(dim)
     else:
         nlist = ivf_nlist(n)
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        quantizer.this.disown()  # the IVF index frees its quantizer; Python must not
         index.own_fields = True
         index.cp.niter = 10
         rng = np.random.default_rng(seed)
