@@ -87,14 +87,15 @@ def background_sentences() -> list[str]:
 
 
 def signals(assistant: Assistant, question: str, hits: list[Hit], query_vec: np.ndarray,
-            terms: dict[str, float]) -> Signals:
-    """Abstention signals for a question and its hits."""
+            terms: dict[str, float], sims: tuple[np.ndarray, np.ndarray] | None = None) -> Signals:
+    """Abstention signals for a question and its hits (``sims``: ``assistant.similarities``)."""
     from .lexical import names_and_years
 
-    sims = assistant.passage_vectors @ query_vec
-    top = float(sims.max()) if len(sims) else 0.0
-    margin = top - float(sims.mean()) if len(sims) else 0.0
-    sentence_sims = assistant.sentences.vectors @ query_vec
+    if sims is None:
+        sims = assistant.passage_vectors @ query_vec, assistant.sentences.vectors @ query_vec
+    passage_sims, sentence_sims = sims
+    top = float(passage_sims.max()) if len(passage_sims) else 0.0
+    margin = top - float(passage_sims.mean()) if len(passage_sims) else 0.0
     best_sentence = float(sentence_sims.max()) if len(sentence_sims) else 0.0
     bg = assistant.background_vectors
     background = float((bg @ query_vec).max()) if len(bg) else -1.0
@@ -135,16 +136,18 @@ def should_abstain(s: Signals) -> bool:
 
 
 def pick_sentences(assistant: Assistant, question: str, hits: list[Hit], query_vec: np.ndarray,
-                   terms: dict[str, float]) -> list[Sentence]:
+                   terms: dict[str, float], sentence_sims: np.ndarray | None = None) -> list[Sentence]:
     """The best sentences for the question from the top hits, in answer order."""
     table = assistant.sentences
+    if sentence_sims is None:
+        sentence_sims = table.vectors @ query_vec
     cands: list[tuple[float, int, int]] = []  # (score, hit rank, sentence index)
     for rank, hit in enumerate(hits[:CANDIDATE_PASSAGES]):
         pi = assistant.passage_index(hit.passage.id)
         for j in table.by_passage.get(pi, []):
             s = table.sentences[j]
             score = (
-                float(table.vectors[j] @ query_vec)
+                float(sentence_sims[j])
                 + W_LEX * coverage(terms, s.text)
                 + W_RANK / (1 + rank)
             )
@@ -230,12 +233,18 @@ def citation_label(p: Passage) -> str:
 
 
 def compose(question: str, hits: list[Hit], mode: str, notes: list[str], assistant: Assistant,
-            query_vec: np.ndarray) -> Answer:
-    """Build the Answer: quoted sentences with citations, or a plain 'not found'."""
+            query_vec: np.ndarray, sims: tuple[np.ndarray, np.ndarray] | None = None) -> Answer:
+    """Build the Answer: quoted sentences with citations, or a plain 'not found'.
+
+    ``sims``: the question's cosines with every passage and sentence, if already computed.
+    """
     lang = language(question)
     terms = question_terms(assistant, question)
-    sig = signals(assistant, question, hits, query_vec, terms) if hits else None
-    picked = expand_lists(assistant, pick_sentences(assistant, question, hits, query_vec, terms)) if hits else []
+    if hits and sims is None:
+        sims = assistant.similarities(query_vec)
+    sig = signals(assistant, question, hits, query_vec, terms, sims) if hits else None
+    picked = expand_lists(assistant, pick_sentences(
+        assistant, question, hits, query_vec, terms, sims[1] if sims is not None else None)) if hits else []
     if sig is None or not picked or should_abstain(sig):
         return Answer(question, NOT_FOUND[lang], (), tuple(hits), True, mode, tuple(notes), sig)
     text, citations = cite(assistant, picked)

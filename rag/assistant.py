@@ -39,6 +39,8 @@ class Assistant:
         self.encoder = encoder
         self.sources: list[Source] = []  # the documents behind the index (set by load)
         self.paths: dict[str, Path] = {}  # corpus, library and index folders (set by load)
+        if hasattr(encoder, "warm_up"):
+            encoder.warm_up()  # loads the query model while the lexical index is built
         self.passages: list[Passage] = dense.passages
         self.lexical = lexical or LexicalIndex(self.passages)
         self._by_id = {p.id: i for i, p in enumerate(self.passages)}
@@ -144,29 +146,38 @@ class Assistant:
         window = self.passages[max(0, i - n) : i + n + 1]
         return [q for q in window if q.doc_id == p.doc_id]
 
-    def dense_scores(self, query_vec: np.ndarray) -> np.ndarray:
+    def similarities(self, query_vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine of the question with every passage vector and every sentence vector
+        (computed once per question: retrieval and the answer both use them)."""
+        q = np.asarray(query_vec, dtype=np.float32)
+        return self.passage_vectors @ q, self.sentences.vectors @ q
+
+    def dense_scores(self, query_vec: np.ndarray,
+                     sims: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Per passage: mix of its (contextual) vector's and its best sentence's cosine."""
-        passage = self.dense.all_scores(query_vec)
-        if len(self.sentences.vectors) == 0:
+        passage, sentence = sims if sims is not None else self.similarities(query_vec)
+        if len(sentence) == 0:
             return passage
-        best_sentence = np.maximum.reduceat(self.sentences.vectors @ query_vec, self._sentence_starts)
+        best_sentence = np.maximum.reduceat(sentence, self._sentence_starts)
         w = DENSE_SENTENCE_WEIGHT
         return (1 - w) * passage + w * best_sentence
 
-    def scores(self, question: str, mode: str, query_vec: np.ndarray | None = None) -> np.ndarray:
+    def scores(self, question: str, mode: str, query_vec: np.ndarray | None = None,
+               sims: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Score of every passage for a cleaned question in the given mode (higher is better)."""
         if mode == "lexical":
             return self.lexical.scores(question)
         if query_vec is None:
             query_vec = self.encoder.encode_queries([question])[0]
-        dense = self.dense_scores(query_vec)
+        dense = self.dense_scores(query_vec, sims)
         return dense if mode == "dense" else fuse(dense, self.lexical.scores(question))
 
     def search(self, question: str, top_k: int = 5, mode: str = "hybrid",
-               query_vec: np.ndarray | None = None) -> list[Hit]:
+               query_vec: np.ndarray | None = None,
+               sims: tuple[np.ndarray, np.ndarray] | None = None) -> list[Hit]:
         """The ``top_k`` best passages for a cleaned question."""
-        s = self.scores(question, mode, query_vec)
-        order = np.argsort(-s, kind="stable")[:top_k]
+        s = self.scores(question, mode, query_vec, sims)
+        order = top_indices(s, top_k)
         if mode == "lexical":  # a passage sharing no term with the question is no lexical hit
             order = [i for i in order if s[i] > 0]
         return [Hit(self.passages[i], float(s[i])) for i in order]
@@ -180,7 +191,22 @@ class Assistant:
         top_k, mode = check_options(top_k, mode)
         text, notes = clean_question(question)
         query_vec = self.encoder.encode_queries([text])[0]
-        hits = self.search(text, top_k, mode, query_vec)
+        sims = self.similarities(query_vec)
+        hits = self.search(text, top_k, mode, query_vec, sims)
         return answering.compose(
-            question=text, hits=hits, mode=mode, notes=notes, assistant=self, query_vec=query_vec
+            question=text, hits=hits, mode=mode, notes=notes, assistant=self, query_vec=query_vec, sims=sims
         )
+
+
+def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first, ties in index order: the same as
+    ``np.argsort(-scores, kind="stable")[:k]`` without sorting the whole corpus."""
+    n = len(scores)
+    if k >= n or n <= 2048:
+        return np.argsort(-scores, kind="stable")[:k]
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    neg = -scores
+    kth = np.partition(neg, k - 1)[k - 1]
+    cand = np.flatnonzero(neg <= kth)  # every score tied with the k-th is kept, in index order
+    return cand[np.argsort(neg[cand], kind="stable")][:k]

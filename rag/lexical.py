@@ -66,7 +66,15 @@ def names_and_years(text: str) -> list[str]:
     with _lock:
         global _pos_tagger
         if _pos_tagger is None:
-            _pos_tagger = jieba.posseg.POSTokenizer(_segmenter)
+            # Same main dictionary as jieba.posseg's own tagger (built when the module is
+            # imported): copy its word->tag table rather than parse dict.txt a second time.
+            tagger = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
+            tagger.tokenizer = _segmenter
+            if _segmenter.dictionary == jieba.posseg.dt.tokenizer.dictionary:
+                tagger.word_tag_tab = dict(jieba.posseg.dt.word_tag_tab)
+            else:
+                tagger.load_word_tag(_segmenter.get_dict_file())
+            _pos_tagger = tagger
     out = []
     for pair in _pos_tagger.cut(text):
         word = pair.word.strip()

@@ -93,7 +93,7 @@ def test_quick_scale_run_report(fake_assistant, tmp_path, monkeypatch):
 
     monkeypatch.setattr(Assistant, "load", classmethod(lambda cls, *a, **k: fake_assistant))
     out = tmp_path / "bench.json"
-    argv = ["--quick", "--scale-only", "--sizes", "1000", "--vector-sizes", "20000",
+    argv = ["--quick", "--scale-only", "--sizes", "1000", "--vector-sizes", "20000", "--hnsw-max", "20000",
             "--ef-search", "16,64", "--nprobe", "8,64", "--scale-queries", "5", "--ann-queries", "10",
             "--out", str(out)]
     assert bench.main(argv) == 0

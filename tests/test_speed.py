@@ -1,0 +1,80 @@
+"""The fast query path gives the same results as the plain one (no timings here: `rag bench`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.assistant import top_indices
+from rag.encoder import QueryCache
+from rag.index import DenseIndex, make_faiss_index
+
+
+@pytest.mark.parametrize("n,k", [(10, 3), (5000, 1), (5000, 10), (5000, 4999), (5000, 6000)])
+def test_top_indices_equal_a_stable_full_sort(n, k):
+    rng = np.random.default_rng(n + k)
+    for scores in (rng.random(n).astype(np.float32),
+                   rng.integers(0, 4, n).astype(np.float32),  # many ties
+                   np.zeros(n, np.float32)):
+        expect = np.argsort(-scores, kind="stable")[:k]
+        assert np.array_equal(top_indices(scores, k), expect)
+
+
+def test_query_cache_is_lru():
+    c = QueryCache(2)
+    a, b, d = (np.full(3, x, np.float32) for x in (1, 2, 3))
+    c.put("a", a)
+    c.put("b", b)
+    assert c.get("a") is a  # "a" is now most recent
+    c.put("d", d)
+    assert c.get("b") is None and c.get("a") is a and c.get("d") is d
+    c.clear()
+    assert c.get("a") is None
+
+
+def test_repeated_question_uses_the_cache(fake_assistant):
+    from rag.encoder import SentenceTransformerEncoder
+
+    enc = SentenceTransformerEncoder.__new__(SentenceTransformerEncoder)
+    enc.cache, enc.dim, calls = QueryCache(8), 4, []
+
+    def uncached(texts):
+        calls.append(list(texts))
+        return np.ones((len(texts), 4), np.float32) / 2
+
+    enc._encode_uncached = uncached
+    first = enc.encode_queries(["x", "y"])
+    again = enc.encode_queries(["y", "z", "x"])
+    assert calls == [["x", "y"], ["z"]]
+    assert np.array_equal(first[0], again[2]) and again.shape == (3, 4)
+
+
+def test_similarities_once_give_the_same_answer(fake_assistant):
+    a = fake_assistant
+    q = "北约的三大核心任务是什么？"
+    vec = a.encoder.encode_queries([q])[0]
+    from rag import answer as answering
+
+    hits = a.search(q, 5, "hybrid", vec)
+    plain = answering.compose(question=q, hits=hits, mode="hybrid", notes=[], assistant=a, query_vec=vec)
+    shared = a.ask(q)
+    assert shared.text == plain.text and shared.signals == plain.signals
+    assert [h.passage.id for h in shared.hits] == [h.passage.id for h in hits]
+
+
+def test_large_index_is_ivf_with_high_recall():
+    import faiss
+
+    rng = np.random.default_rng(0)
+    centers = rng.standard_normal((50, 32)).astype(np.float32)
+    vecs = centers[rng.integers(0, 50, 3000)] + 0.3 * rng.standard_normal((3000, 32)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    index = make_faiss_index(vecs, exact_max=1000)
+    assert isinstance(index, faiss.IndexIVFFlat) and index.nprobe > 0
+    dense = DenseIndex([None] * len(vecs), index, {})
+    assert np.allclose(dense.vectors(), vecs, atol=1e-6)  # reconstructable for the Assistant
+    q = vecs[:20]
+    truth = np.argsort(-(q @ vecs.T), axis=1)[:, :10]
+    _, found = index.search(q, 10)
+    recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])
+    assert recall >= 0.95
