@@ -529,7 +529,7 @@ def vector_size(n: int, query_vecs: np.ndarray | None, reference: np.ndarray | N
     """Vector index alone at ``n`` stand-in vectors: exact vs HNSW vs IVF."""
     import faiss
 
-    from .index import IVF_TRAIN_PER_LIST, ivf_nlist, make_faiss_index
+    from .index import IVF_REFINE, ivf_nlist, make_faiss_index, make_ivf_index
     from .synthetic import perturbed_queries, stand_in_vectors
 
     faiss_threads(None)
@@ -591,22 +591,19 @@ def vector_size(n: int, query_vecs: np.ndarray | None, reference: np.ndarray | N
         nlist = opts.nlist or ivf_nlist(n)
         m0 = rss_mb()
         t = perf()
-        quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        index.cp.niter = 10
-        rng = np.random.default_rng(opts.seed)
-        index.train(vecs[np.sort(rng.choice(n, min(n, IVF_TRAIN_PER_LIST * nlist), replace=False))])
-        index.add(vecs)
+        index = make_ivf_index(vecs, nlist, opts.seed)  # the library's own IVF index
         r["build_s"]["ivf"] = round(perf() - t, 3)
         r["memory_mb"]["ivf"] = faiss_index_mb(index)
         r["memory_mb"]["ivf_rss_growth"] = round(rss_mb() - m0, 1)
         probes = [p for p in opts.nprobe if p <= nlist]
         faiss_threads(opts.faiss_threads)
-        r["ivf"] = {"nlist": nlist, "sweep": _sweep(index, lambda v: setattr(index, "nprobe", v), probes,
-                                                    queries, truth, query_sets, k)}
+        ivf = faiss.extract_index_ivf(index)
+        r["ivf"] = {"nlist": nlist, "codes": "SQ8", "refine_k_factor": IVF_REFINE,
+                    "sweep": _sweep(index, lambda v: setattr(ivf, "nprobe", v), probes,
+                                    queries, truth, query_sets, k)}
         r["ivf"]["chosen"] = _pick(r["ivf"]["sweep"], RECALL_TARGET)
         faiss_threads(None)
-        del index, quantizer
+        del index, ivf
         gc.collect()
     r["memory_mb"]["peak_rss"] = peak_rss_mb()
     del vecs

@@ -70,7 +70,9 @@ def test_large_index_is_ivf_with_high_recall():
     vecs = centers[rng.integers(0, 50, 3000)] + 0.3 * rng.standard_normal((3000, 32)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     index = make_faiss_index(vecs, exact_max=1000)
-    assert isinstance(index, faiss.IndexIVFFlat) and index.nprobe > 0
+    assert isinstance(faiss.downcast_index(index), faiss.IndexRefine)
+    ivf = faiss.extract_index_ivf(index)
+    assert isinstance(faiss.downcast_index(ivf), faiss.IndexIVFScalarQuantizer) and ivf.nprobe > 0
     dense = DenseIndex([None] * len(vecs), index, {})
     assert np.allclose(dense.vectors(), vecs, atol=1e-6)  # reconstructable for the Assistant
     q = vecs[:20]
@@ -78,3 +80,16 @@ def test_large_index_is_ivf_with_high_recall():
     _, found = index.search(q, 10)
     recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])
     assert recall >= 0.95
+
+
+def test_ivf_search_parameters_survive_a_write_and_read(tmp_path):
+    import faiss
+
+    from rag.index import IVF_NPROBE, tune
+
+    vecs = np.random.default_rng(1).standard_normal((3000, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    faiss.write_index(make_faiss_index(vecs, exact_max=1000), str(tmp_path / "i.faiss"))
+    index = tune(faiss.read_index(str(tmp_path / "i.faiss")))
+    assert faiss.extract_index_ivf(index).nprobe == IVF_NPROBE
+    assert faiss.downcast_index(index).k_factor == 4
