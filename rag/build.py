@@ -85,17 +85,17 @@ def collect_sources(corpus_dir: Path, library_dir: Path | None) -> list[Source]:
     return sources
 
 
-def corpus_hash(sources: list[Source]) -> str:
-    h = hashlib.sha256(code_hash().encode())
-    for s in sources:
-        h.update(f"\n{s.doc_id}:{s.digest()}".encode())
+def corpus_hash(code: str, digests: dict[str, str]) -> str:
+    """One hash of the processing code and every document's digest, in order."""
+    h = hashlib.sha256(code.encode())
+    for doc_id, digest in digests.items():
+        h.update(f"\n{doc_id}:{digest}".encode())
     return h.hexdigest()
 
 
-def embed_document(source: Source, encoder: Encoder, progress: bool = False,
+def embed_document(source: Source, digest: str, encoder: Encoder, progress: bool = False,
                    taken: set[str] | frozenset[str] = frozenset()) -> Part:
     """Parse and embed one document; a document that fails becomes an empty part with a problem."""
-    digest = source.digest()
     empty = np.zeros((0, encoder.dim), np.float32)
     try:
         passages = parse_entry(source.base, source.entry)
@@ -130,7 +130,8 @@ def stored_parts(dense: DenseIndex, extras: dict) -> dict[str, Part]:
     return parts
 
 
-def _write(directory: Path, parts: list[Part], background: np.ndarray, model_id: str, chash: str) -> None:
+def _write(directory: Path, parts: list[Part], background: np.ndarray, model_id: str, chash: str,
+           code: str) -> None:
     passages = [p for part in parts for p in part.passages]
     if not passages:
         raise CorpusError("no document could be indexed")
@@ -141,14 +142,13 @@ def _write(directory: Path, parts: list[Part], background: np.ndarray, model_id:
     write_index(directory, passages, vectors, model_id, chash,
                 extra_arrays={"sentences": sentences, "background": background.astype(np.float32)},
                 problems=problems,
-                extra_manifest={"code_hash": code_hash(), "documents": [part.row() for part in parts]})
+                extra_manifest={"code_hash": code, "documents": [part.row() for part in parts]})
 
 
-def _changes(sources: list[Source], stored: dict[str, Part], digests: dict[str, str]) -> str:
-    wanted = {s.doc_id for s in sources}
+def _changes(stored: dict[str, Part], digests: dict[str, str]) -> str:
     added = [d for d in digests if d not in stored]
     edited = [d for d in digests if d in stored and stored[d].digest != digests[d]]
-    removed = [d for d in stored if d not in wanted]
+    removed = [d for d in stored if d not in digests]
     said = [f"{what} {', '.join(ids)}" for what, ids in
             (("added", added), ("changed", edited), ("removed", removed)) if ids]
     return "; ".join(said) or "reordered"
@@ -165,7 +165,9 @@ def sync(sources: list[Source], directory: Path, encoder: Encoder, rebuild: bool
         CorpusError: no document yields any passage.
     """
     directory = Path(directory)
-    chash = corpus_hash(sources)
+    code = code_hash()
+    digests = {s.doc_id: s.digest() for s in sources}  # reads every document once
+    chash = corpus_hash(code, digests)
     stored: dict[str, Part] = {}
     background = None
     if not rebuild:
@@ -175,12 +177,11 @@ def sync(sources: list[Source], directory: Path, encoder: Encoder, rebuild: bool
                 for problem in dense.manifest.get("problems", []):  # still true: the files are unchanged
                     notice(problem)
                 return dense, extras
-            if dense.manifest.get("code_hash") != code_hash() or "background" not in extras:
+            if dense.manifest.get("code_hash") != code or "background" not in extras:
                 raise StaleIndexError("the corpus (or how it is processed) changed since the index was built")
             stored = stored_parts(dense, extras)
             background = extras["background"]
-            digests = {s.doc_id: s.digest() for s in sources}
-            notice(f"corpus changed ({_changes(sources, stored, digests)}); updating the index in {directory}")
+            notice(f"corpus changed ({_changes(stored, digests)}); updating the index in {directory}")
         except StaleIndexError as e:
             stored = {}
             notice(f"{e}; building the index in {directory}")
@@ -188,8 +189,9 @@ def sync(sources: list[Source], directory: Path, encoder: Encoder, rebuild: bool
     taken: set[str] = set()
     for source in sources:
         part = stored.get(source.doc_id)
-        if part is None or part.digest != source.digest():
-            part = embed_document(source, encoder, progress, frozenset(taken))
+        digest = digests[source.doc_id]
+        if part is None or part.digest != digest:
+            part = embed_document(source, digest, encoder, progress, frozenset(taken))
             if part.problem:
                 notice(part.problem)
         taken.update(p.id for p in part.passages)
@@ -198,5 +200,5 @@ def sync(sources: list[Source], directory: Path, encoder: Encoder, rebuild: bool
         background = encoder.encode_passages(answering.background_sentences())
     if not any(part.passages for part in parts):
         raise CorpusError(f"{sources[0].base if sources else directory}: no document could be indexed")
-    _write(directory, parts, background, encoder.model_id, chash)
+    _write(directory, parts, background, encoder.model_id, chash, code)
     return open_index(directory, encoder.model_id, encoder.dim, chash)

@@ -97,18 +97,6 @@ class DenseIndex:
     faiss_index: object
     manifest: dict
 
-    def all_scores(self, query_vec: np.ndarray, fill: float = -1.0) -> np.ndarray:
-        """Cosine of every passage for an exact index; for an approximate one, the
-        scores of the passages it returns and ``fill`` for the rest."""
-        n = len(self.passages)
-        q = query_vec.reshape(1, -1).astype(np.float32)
-        out = np.full(n, fill, dtype=np.float32)
-        if n:
-            scores, ids = self.faiss_index.search(q, n)
-            keep = ids[0] >= 0
-            out[ids[0][keep]] = scores[0][keep]
-        return out
-
     def vectors(self) -> np.ndarray:
         """All stored vectors, in passage order."""
         if hasattr(self.faiss_index, "make_direct_map"):  # IVF: ids -> list positions
@@ -178,17 +166,6 @@ def read_manifest(directory: Path) -> dict:
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         raise StaleIndexError(f"malformed manifest {path}")
     return manifest
-
-
-def load_index(directory: Path, model_id: str, corpus_hash: str, dim: int) -> tuple[DenseIndex, dict]:
-    """Load and validate an index directory built from exactly this corpus.
-
-    Returns the index and the extra ``.npy`` arrays stored with it.
-
-    Raises:
-        StaleIndexError: saying why the index is unusable or out of date.
-    """
-    return open_index(directory, model_id, dim, corpus_hash)
 
 
 def open_index(directory: Path, model_id: str, dim: int,
