@@ -85,16 +85,21 @@ def _library():
     return Library(library_dir())
 
 
-def cmd_add(args) -> int:
-    import time
-
+def _seed_ids() -> set[str]:
+    """Ids of the seed corpus's documents (the catalog only: no index or model needed)."""
     from .ingest import load_catalog
     from .paths import corpus_dir
+
+    return {e["doc_id"] for e in load_catalog(corpus_dir())}
+
+
+def cmd_add(args) -> int:
+    import time
 
     if len(args.paths) > 1 and (args.title or args.short or args.id):
         raise RagError("--title, --short and --id apply to one file at a time")
     library = _library()
-    seed = {e["doc_id"] for e in load_catalog(corpus_dir())}
+    seed = _seed_ids()
     added, failed = [], 0
     for path in args.paths:
         try:
@@ -116,10 +121,7 @@ def cmd_add(args) -> int:
 
 
 def cmd_remove(args) -> int:
-    from .ingest import load_catalog
-    from .paths import corpus_dir
-
-    if args.doc_id.strip().lower() in {e["doc_id"].lower() for e in load_catalog(corpus_dir())}:
+    if args.doc_id.strip().lower() in {i.lower() for i in _seed_ids()}:
         raise RagError(f"{args.doc_id} is part of the seed corpus and cannot be removed")
     entry = _library().remove(args.doc_id)
     _load(args, progress=False)
