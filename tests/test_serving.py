@@ -53,12 +53,19 @@ def test_sixteen_concurrent_api_users_all_get_answers(fake_assistant, users):
     with running(fake_assistant, queue_size=64) as url:
         clients = [Client(url, verbose=False) for _ in range(users)]
 
-        def one(i):
-            q = questions[i % len(questions)]
-            got = clients[i % users].predict(q, 5, "hybrid", api_name="/ask")
-            want = fake_assistant.ask(q)
-            return got["text"] == want.text and [c["id"] for c in got["citations"]] == [c.id for c in want.citations]
+        def user(u):
+            # Each user asks twice, one question after the other, as a reader in a browser
+            # tab does. (Two predict() calls in flight on one gradio_client.Client race on
+            # its shared event stream and can cancel each other: a client bug, not ours.)
+            results = []
+            for turn in range(2):
+                q = questions[(u * 2 + turn) % len(questions)]
+                got = clients[u].predict(q, 5, "hybrid", api_name="/ask")
+                want = fake_assistant.ask(q)
+                results.append(got["text"] == want.text
+                               and [c["id"] for c in got["citations"]] == [c.id for c in want.citations])
+            return results
 
         with ThreadPoolExecutor(max_workers=users) as pool:
-            results = list(pool.map(one, range(users * 2)))
+            results = [ok for per_user in pool.map(user, range(users)) for ok in per_user]
     assert all(results) and len(results) == users * 2
