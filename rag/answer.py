@@ -92,10 +92,12 @@ def signals(assistant: Assistant, question: str, hits: list[Hit], query_vec: np.
     from .lexical import names_and_years
 
     if sims is None:
-        sims = assistant.passage_vectors @ query_vec, assistant.sentences.vectors @ query_vec
+        sims = assistant.similarities(query_vec)
     passage_sims, sentence_sims = sims
     top = float(passage_sims.max()) if len(passage_sims) else 0.0
-    margin = top - float(passage_sims.mean()) if len(passage_sims) else 0.0
+    # mean cosine over the corpus = cosine with the mean vector (exact also when an
+    # approximate index computed only the candidates' cosines)
+    margin = top - float(assistant.mean_vector @ query_vec) if len(passage_sims) else 0.0
     best_sentence = float(sentence_sims.max()) if len(sentence_sims) else 0.0
     bg = assistant.background_vectors
     background = float((bg @ query_vec).max()) if len(bg) else -1.0

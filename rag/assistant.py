@@ -12,7 +12,7 @@ from . import answer as answering
 from .build import Source, collect_sources, sync
 from .encoder import Encoder, SentenceTransformerEncoder, model_name, slug
 from .fusion import fuse
-from .index import DenseIndex
+from .index import DenseIndex, is_exact, search_ids
 from .lexical import LexicalIndex
 from .paths import corpus_dir as default_corpus_dir
 from .paths import index_root
@@ -21,6 +21,12 @@ from .question import check_options, clean_question
 from .records import Answer, Hit, Passage
 
 DENSE_SENTENCE_WEIGHT = 0.5  # dense score = mix of passage and best-sentence similarity
+# With an approximate index (past rag.index.EXACT_MAX passages) a question is scored exactly on
+# candidates only: the ANN index's and BM25's best passages, plus a fixed random sample of the
+# corpus that the dense z-score statistics come from.
+DENSE_CANDIDATES = 100
+LEXICAL_CANDIDATES = 100
+STATS_SAMPLE = 2_000
 
 
 def _notice(msg: str) -> None:
@@ -45,6 +51,13 @@ class Assistant:
         self.lexical = lexical or LexicalIndex(self.passages)
         self._by_id = {p.id: i for i, p in enumerate(self.passages)}
         self.passage_vectors = dense.vectors()
+        # The question's mean cosine over the corpus is its cosine with this (used by abstention).
+        self.mean_vector = (self.passage_vectors.mean(axis=0) if len(self.passages)
+                            else np.zeros(encoder.dim, np.float32))
+        self.approximate = not is_exact(dense.faiss_index)
+        rng = np.random.default_rng(0)
+        self.stats_rows = (np.sort(rng.choice(len(self.passages), min(len(self.passages), STATS_SAMPLE),
+                                              replace=False)) if self.approximate else None)
         self.background_vectors = background_vectors
         # Everything a reader sees: titles and headings count as mentions too.
         self._corpus_text = "\n".join(
@@ -53,6 +66,7 @@ class Assistant:
         # Sentences are stored passage by passage, so a passage's best sentence is a reduceat.
         self._sentence_starts = np.array(
             [self.sentences.by_passage[i][0] for i in range(len(self.passages))], dtype=np.int64)
+        self._sentence_ends = np.append(self._sentence_starts[1:], len(self.sentences.sentences))
 
     @classmethod
     def load(
@@ -146,11 +160,33 @@ class Assistant:
         window = self.passages[max(0, i - n) : i + n + 1]
         return [q for q in window if q.doc_id == p.doc_id]
 
-    def similarities(self, query_vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def similarities(self, query_vec: np.ndarray,
+                     lexical: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Cosine of the question with every passage vector and every sentence vector
-        (computed once per question: retrieval and the answer both use them)."""
+        (computed once per question: retrieval and the answer both use them).
+
+        With an approximate index only the candidates' cosines are computed
+        (:meth:`candidate_rows`, given the question's BM25 ``lexical`` scores); the rest are -inf.
+        """
         q = np.asarray(query_vec, dtype=np.float32)
-        return self.passage_vectors @ q, self.sentences.vectors @ q
+        if not self.approximate:
+            return self.passage_vectors @ q, self.sentences.vectors @ q
+        rows = self.candidate_rows(q, lexical)
+        passage = np.full(len(self.passages), -np.inf, dtype=np.float32)
+        passage[rows] = self.passage_vectors[rows] @ q
+        srows = np.concatenate([np.arange(self._sentence_starts[i], self._sentence_ends[i]) for i in rows])
+        sentence = np.full(len(self.sentences.vectors), -np.inf, dtype=np.float32)
+        sentence[srows] = self.sentences.vectors[srows] @ q
+        return passage, sentence
+
+    def candidate_rows(self, query_vec: np.ndarray, lexical: np.ndarray | None = None) -> np.ndarray:
+        """Passages scored exactly for a question on an approximate index: the ANN index's
+        nearest, BM25's best (when ``lexical`` is given) and the statistics sample."""
+        parts = [search_ids(self.dense.faiss_index, query_vec, DENSE_CANDIDATES), self.stats_rows]
+        if lexical is not None and len(lexical):
+            best = top_indices(lexical, LEXICAL_CANDIDATES)
+            parts.append(best[lexical[best] > 0])
+        return np.unique(np.concatenate(parts).astype(np.int64))
 
     def dense_scores(self, query_vec: np.ndarray,
                      sims: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
@@ -163,23 +199,32 @@ class Assistant:
         return (1 - w) * passage + w * best_sentence
 
     def scores(self, question: str, mode: str, query_vec: np.ndarray | None = None,
-               sims: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """Score of every passage for a cleaned question in the given mode (higher is better)."""
+               sims: tuple[np.ndarray, np.ndarray] | None = None,
+               lexical: np.ndarray | None = None) -> np.ndarray:
+        """Score of every passage for a cleaned question in the given mode (higher is better;
+        -inf for passages an approximate index left out). ``lexical``: its BM25 scores, if known."""
+        if mode != "dense" and lexical is None:
+            lexical = self.lexical.scores(question)
         if mode == "lexical":
-            return self.lexical.scores(question)
+            return lexical
         if query_vec is None:
             query_vec = self.encoder.encode_queries([question])[0]
+        if sims is None:
+            sims = self.similarities(query_vec, lexical)
         dense = self.dense_scores(query_vec, sims)
-        return dense if mode == "dense" else fuse(dense, self.lexical.scores(question))
+        return dense if mode == "dense" else fuse(dense, lexical, dense_rows=self.stats_rows)
 
     def search(self, question: str, top_k: int = 5, mode: str = "hybrid",
                query_vec: np.ndarray | None = None,
-               sims: tuple[np.ndarray, np.ndarray] | None = None) -> list[Hit]:
+               sims: tuple[np.ndarray, np.ndarray] | None = None,
+               lexical: np.ndarray | None = None) -> list[Hit]:
         """The ``top_k`` best passages for a cleaned question."""
-        s = self.scores(question, mode, query_vec, sims)
+        s = self.scores(question, mode, query_vec, sims, lexical)
         order = top_indices(s, top_k)
         if mode == "lexical":  # a passage sharing no term with the question is no lexical hit
             order = [i for i in order if s[i] > 0]
+        else:  # an approximate index scores candidates only
+            order = [i for i in order if np.isfinite(s[i])]
         return [Hit(self.passages[i], float(s[i])) for i in order]
 
     def ask(self, question: str, top_k: int = 5, mode: str = "hybrid") -> Answer:
@@ -191,8 +236,9 @@ class Assistant:
         top_k, mode = check_options(top_k, mode)
         text, notes = clean_question(question)
         query_vec = self.encoder.encode_queries([text])[0]
-        sims = self.similarities(query_vec)
-        hits = self.search(text, top_k, mode, query_vec, sims)
+        lexical = self.lexical.scores(text) if mode != "dense" else None
+        sims = self.similarities(query_vec, lexical)
+        hits = self.search(text, top_k, mode, query_vec, sims, lexical)
         return answering.compose(
             question=text, hits=hits, mode=mode, notes=notes, assistant=self, query_vec=query_vec, sims=sims
         )

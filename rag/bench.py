@@ -529,7 +529,7 @@ def vector_size(n: int, query_vecs: np.ndarray | None, reference: np.ndarray | N
     """Vector index alone at ``n`` stand-in vectors: exact vs HNSW vs IVF."""
     import faiss
 
-    from .index import IVF_REFINE, ivf_nlist, make_faiss_index, make_ivf_index
+    from .index import IVF_REFINE, ivf_nlist, ivf_spec, make_faiss_index, make_ivf_index
     from .synthetic import perturbed_queries, stand_in_vectors
 
     faiss_threads(None)
@@ -598,7 +598,7 @@ def vector_size(n: int, query_vecs: np.ndarray | None, reference: np.ndarray | N
         probes = [p for p in opts.nprobe if p <= nlist]
         faiss_threads(opts.faiss_threads)
         ivf = faiss.extract_index_ivf(index)
-        r["ivf"] = {"nlist": nlist, "codes": "SQ8", "refine_k_factor": IVF_REFINE,
+        r["ivf"] = {"nlist": nlist, "spec": ivf_spec(nlist, dim), "refine_k_factor": IVF_REFINE,
                     "sweep": _sweep(index, lambda v: setattr(ivf, "nprobe", v), probes,
                                     queries, truth, query_sets, k)}
         r["ivf"]["chosen"] = _pick(r["ivf"]["sweep"], RECALL_TARGET)

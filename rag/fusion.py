@@ -11,12 +11,16 @@ import numpy as np
 LEXICAL_WEIGHT = 0.3
 
 
-def zscore(x: np.ndarray) -> np.ndarray:
-    """Standardize scores over the corpus (all zeros stay zeros)."""
-    sd = float(x.std())
-    return (x - float(x.mean())) / sd if sd > 1e-9 else np.zeros_like(x)
+def zscore(x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Standardize scores over the corpus, or over a sample of it (``rows``) when only some
+    scores are known (the others are -inf and stay so). All zeros stay zeros."""
+    ref = x if rows is None else x[rows]
+    sd = float(ref.std()) if len(ref) else 0.0
+    return (x - float(ref.mean())) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
-def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = LEXICAL_WEIGHT) -> np.ndarray:
-    """Hybrid score per passage: z(dense) + weight * z(lexical)."""
-    return zscore(dense) + weight * zscore(lexical)
+def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = LEXICAL_WEIGHT,
+         dense_rows: np.ndarray | None = None) -> np.ndarray:
+    """Hybrid score per passage: z(dense) + weight * z(lexical); ``dense_rows``: the sample
+    the dense statistics come from when not every dense score was computed."""
+    return zscore(dense, dense_rows) + weight * zscore(lexical)
