@@ -123,6 +123,7 @@ class SentenceTransformerEncoder:
         self.cache = QueryCache(cache_size)
         self._model = None
         self._onnx = None
+        self._preparing = False
         self._lock = threading.Lock()
         dim = _local_dim(self.path) if isinstance(self.path, Path) else None
         if dim is None:
@@ -190,6 +191,21 @@ class SentenceTransformerEncoder:
         it overlaps with building the BM25 index); the first question waits for it."""
         if self.backend != "torch" and self._onnx is None:
             threading.Thread(target=self._warm, name="rag-query-model", daemon=True).start()
+
+    def prepare_passages(self) -> None:
+        """Start loading the passage model (torch, ~15 s) in the background, once: called when
+        a user opens the documents tab, so adding a file does not wait for it."""
+        with self._lock:
+            if self._model is not None or self._preparing:
+                return
+            self._preparing = True
+        threading.Thread(target=self._prepare, name="rag-passage-model", daemon=True).start()
+
+    def _prepare(self) -> None:
+        try:
+            self._load_model()
+        except Exception:  # noqa: BLE001 - adding a document reports it
+            pass
 
     def _warm(self) -> None:
         try:

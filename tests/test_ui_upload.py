@@ -255,3 +255,39 @@ def test_served_app_uses_the_new_document_and_never_serves_the_files(holder, mon
         assert documents.remove_document(holder, "GLACIER")[0]
         got = client.predict(QUESTION, 5, "hybrid", api_name="/ask")
         assert not any(c["id"].startswith("GLACIER") for c in got["citations"])
+
+
+def test_opening_the_documents_tab_or_choosing_a_file_starts_loading_the_passage_model(holder, monkeypatch):
+    calls = []
+    monkeypatch.setattr(holder.current.encoder, "prepare_passages", lambda: calls.append(1), raising=False)
+    demo = ui.build_app(holder)
+    prepares = [f for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "on_prepare"]
+    assert len(prepares) == 2  # the tab's select and the file's upload
+    assert {f.api_visibility for f in prepares} == {"private"}
+    for f in prepares:
+        f.fn()
+    assert calls == [1, 1]
+
+
+def test_passage_model_is_loaded_once_in_the_background():
+    import time
+
+    from rag.encoder import SentenceTransformerEncoder
+
+    enc = SentenceTransformerEncoder.__new__(SentenceTransformerEncoder)
+    enc._model, enc._preparing, enc._lock, loads = None, False, threading.Lock(), []
+
+    def load():
+        loads.append(threading.current_thread().name)
+        time.sleep(0.2)
+        enc._model = object()
+        return enc._model
+
+    enc._load_model = load
+    for _ in range(5):
+        enc.prepare_passages()  # returns at once; later calls while loading start nothing
+    deadline = time.time() + 5
+    while enc._model is None and time.time() < deadline:
+        time.sleep(0.02)
+    enc.prepare_passages()  # already loaded: nothing to do
+    assert loads == ["rag-passage-model"] and enc._model is not None

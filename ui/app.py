@@ -500,7 +500,7 @@ def build_app(assistant: Assistant | documents.Current, *, concurrency: int = AS
                 lookup_out = gr.HTML(lookup_html(first, ""), elem_id="rag-lookup-out")
                 with gr.Accordion("文件列表", open=False):
                     doc_list = gr.HTML(documents.documents_html(first), elem_id="rag-lookup-docs")
-            with gr.Tab("我的文档", id="documents"):
+            with gr.Tab("我的文档", id="documents") as documents_tab:
                 panel = documents.panel(first)
 
         chat_in = [question, history, top_k, mode, show_scores]
@@ -517,7 +517,7 @@ def build_app(assistant: Assistant | documents.Current, *, concurrency: int = AS
         toc.input(on_pick, [toc, context], [pid, lookup_out], **private)
 
         documents.wire(demo, holder, panel, [(toc, lambda a: gr.Dropdown(choices=toc_choices(a))),
-                                             (doc_list, documents.documents_html)], private)
+                                             (doc_list, documents.documents_html)], private, documents_tab)
 
         gr.api(api_ask, api_name="ask", **asking)
         gr.api(api_lookup, api_name="lookup")

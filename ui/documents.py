@@ -123,6 +123,13 @@ def _clean_title(title: object) -> str | None:
     return " ".join(title[: MAX_TITLE_CHARS * 2].split())[:MAX_TITLE_CHARS] or None
 
 
+def prepare(holder: Current) -> None:
+    """Start loading the model that embeds added documents, if the encoder has one to load."""
+    start = getattr(holder.current.encoder, "prepare_passages", None)
+    if callable(start):
+        start()
+
+
 def check_upload(path: Path, name: str) -> None:
     """Refuse a file by its extension and size before anything reads it (RagError, in Chinese)."""
     ext = Path(name).suffix.lower()
@@ -256,9 +263,10 @@ def panel(assistant: Assistant) -> Panel:
 
 
 def wire(demo: gr.Blocks, holder: Current, p: Panel, refresh: list[tuple[gr.Component, Any]],
-         private: dict[str, Any]) -> None:
-    """Events of the panel. ``refresh``: more components to update after a change, each with a
-    function of the new assistant returning the update (e.g. the lookup tab's table of contents)."""
+         private: dict[str, Any], tab: gr.Tab | None = None) -> None:
+    """Events of the panel (and of its ``tab``). ``refresh``: more components to update after a
+    change, each with a function of the new assistant returning the update (e.g. the lookup
+    tab's table of contents)."""
     extra = [c for c, _ in refresh]
 
     def updates(a: Assistant) -> list[Any]:
@@ -281,5 +289,11 @@ def wire(demo: gr.Blocks, holder: Current, p: Panel, refresh: list[tuple[gr.Comp
     lists = [p.remove_choice, p.table, *extra]
     p.add.click(on_add, [p.upload, p.title], [p.status, p.upload, p.title, *lists], **changing)
     p.remove.click(on_remove, [p.remove_choice], [p.status, *lists], **changing)
+    def on_prepare():
+        prepare(holder)
+
+    # Opening the tab or choosing a file starts loading the passage model, so "add" does not wait for it.
+    for event in ([tab.select] if tab is not None else []) + [p.upload.upload]:
+        event(on_prepare, None, None, queue=False, show_progress="hidden", **private)
     # A page opened later (or reloaded) shows the current lists, not the ones built at start.
     demo.load(on_load, None, lists, queue=False, show_progress="hidden", **private)
