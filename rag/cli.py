@@ -121,9 +121,7 @@ def cmd_add(args) -> int:
 
 
 def cmd_remove(args) -> int:
-    if args.doc_id.strip().lower() in {i.lower() for i in _seed_ids()}:
-        raise RagError(f"{args.doc_id} is part of the seed corpus and cannot be removed")
-    entry = _library().remove(args.doc_id)
+    entry = _library().remove(args.doc_id, protected=_seed_ids())
     _load(args, progress=False)
     print(f"removed {entry['doc_id']}: {entry['title']}")
     return 0

@@ -53,6 +53,12 @@ def jieba_tokenizer() -> Callable[[str], list[str]]:
     return tokenize
 
 
+def words(text: str) -> list[str]:
+    """``text`` cut into words (jieba's accurate mode, the shared segmenter with the domain dictionary)."""
+    jieba_tokenizer()
+    return _segmenter.lcut(text)
+
+
 NAME_TAGS = {"ns", "nr", "nrt", "nt"}  # jieba POS tags of place, person and organisation names
 GENERIC_NAMES = frozenset({"城市", "国家", "地区", "首都"})  # common nouns jieba tags as places
 YEAR = re.compile(r"(?:19|20)\d\d")

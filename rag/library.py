@@ -20,6 +20,7 @@ from pathlib import Path
 from .ingest import AUTO_PARSER, CATALOG_NAME, CorpusError, load_catalog
 
 FILES = "files"
+CJK = re.compile(r"[\u3400-\u9fff]")
 DOC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 MAX_TITLE = 200
 
@@ -42,10 +43,27 @@ def _atomic_write(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
-def slug_id(text: str) -> str:
-    """An upper-case ASCII document id from a file name ("madrid_declaration 2022" -> MADRID-DECLARATION-2022)."""
-    s = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").upper()
-    return s[:24].strip("-") or "DOC"
+def slug_id(text: str, limit: int = 24) -> str:
+    """An upper-case ASCII document id from a file name, Chinese written in pinyin word by word:
+    "madrid_declaration 2022" -> MADRID-DECLARATION-2022, 欧盟气候适应战略 -> OUMENG-QIHOU-SHIYING.
+    Whole words up to ``limit`` characters; DOC when nothing is left."""
+    if CJK.search(text):
+        from pypinyin import Style, lazy_pinyin
+
+        from .lexical import words as cut
+
+        text = " ".join("".join(lazy_pinyin(w, style=Style.NORMAL)) for w in cut(text))
+    words = re.sub(r"[^A-Za-z0-9]+", " ", text).upper().split()
+    out = words[0][:limit] if words else "DOC"
+    for w in words[1:]:
+        if len(out) + 1 + len(w) > limit:
+            break
+        out += f"-{w}"
+    return out
+
+
+class ProtectedDocumentError(CorpusError):
+    """A seed document cannot be removed."""
 
 
 class Library:
@@ -131,14 +149,21 @@ class Library:
         self._save([*entries, entry])
         return entry
 
-    def remove(self, doc_id: str) -> dict:
+    def remove(self, doc_id: str, protected: set[str] | frozenset[str] = frozenset()) -> dict:
         """Take a document (by id, case-insensitive) out of the library; returns its entry.
 
+        Args:
+            doc_id: The document's id.
+            protected: Ids that can never be removed (the seed corpus).
+
         Raises:
+            ProtectedDocumentError: ``doc_id`` is one of ``protected``.
             CorpusError: no such document in the library.
         """
-        entries = self.entries()
         key = (doc_id or "").strip().lower()
+        if key in {i.lower() for i in protected}:
+            raise ProtectedDocumentError(f"{doc_id.strip()} is part of the seed corpus and cannot be removed")
+        entries = self.entries()
         hit = next((e for e in entries if e["doc_id"].lower() == key), None)
         if hit is None:
             known = ", ".join(e["doc_id"] for e in entries) or "none"

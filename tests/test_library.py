@@ -247,3 +247,26 @@ def test_every_format_is_added_answered_cited_and_removed(setup):
     assert {p.doc_id for p in c.passages} == {"SC2022", "S2003-85"}
     for _, question, pid in FILES.values():
         assert pid not in [h.passage.id for h in c.ask(question).hits]
+
+
+@pytest.mark.parametrize("name,want", [
+    ("madrid_declaration 2022", "MADRID-DECLARATION-2022"),
+    ("欧盟气候适应战略", "OUMENG-QIHOU-SHIYING"),  # whole words up to 24 characters
+    ("北约2022战略概念（草案）", "BEIYUE-2022"),  # 战略概念 is one word of the domain dictionary
+    ("中华人民共和国国防白皮书", "ZHONGHUARENMINGONGHEGUO"),
+    ("《》——", "DOC"),
+    ("x" * 30, "X" * 24),
+])
+def test_document_ids_come_from_file_names_chinese_in_pinyin(name, want):
+    from rag.library import DOC_ID, slug_id
+
+    assert slug_id(name) == want and DOC_ID.fullmatch(want)
+
+
+def test_seed_documents_cannot_be_removed(tmp_path):
+    from rag.library import Library, ProtectedDocumentError
+
+    with pytest.raises(ProtectedDocumentError, match="seed corpus"):
+        Library(tmp_path).remove(" sc2022 ", protected={"SC2022"})
+    with pytest.raises(RagError, match="no added document"):
+        Library(tmp_path).remove("ARC", protected={"SC2022"})

@@ -534,9 +534,7 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **kwargs:
     folder is blocked from gradio's file route (its files are never served back).
     """
     kwargs.setdefault("quiet", False)
-    limit = documents.upload_limit()
-    if limit is not None:
-        kwargs.setdefault("max_file_size", limit)
+    kwargs.setdefault("max_file_size", documents.upload_limit())
     holder = getattr(demo, "rag_current", None)
     library = getattr(holder.current, "paths", {}).get("library") if holder else None
     if library is not None:

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from rag import formats
 from rag.errors import RagError
+from rag.library import ProtectedDocumentError
 
 if TYPE_CHECKING:
     from rag import Assistant
 
 log = logging.getLogger(__name__)
 
-# What the upload accepts when rag.formats cannot be imported (the library decides in the end).
-DEFAULT_TYPES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 MAX_TITLE_CHARS = 200
 MAX_ID_CHARS = 100
 ORIGINS = {"seed": "内置", "library": "我添加的"}
@@ -58,26 +58,14 @@ class Current:
         self._assistant = assistant
 
 
-def _formats():
-    from rag import formats  # written alongside the library; imported when first needed
-
-    return formats
-
-
 def accepted_types() -> tuple[str, ...]:
     """File extensions the upload accepts (the library's readers)."""
-    try:
-        return tuple(_formats().SUPPORTED)
-    except ImportError:
-        return DEFAULT_TYPES
+    return tuple(formats.SUPPORTED)
 
 
-def upload_limit() -> int | None:
-    """Largest file the library accepts, in bytes (None when the readers are not installed)."""
-    try:
-        return int(_formats().MAX_BYTES)
-    except ImportError:
-        return None
+def upload_limit() -> int:
+    """Largest file the library accepts, in bytes."""
+    return int(formats.MAX_BYTES)
 
 
 def _mb(size: int) -> str:
@@ -141,7 +129,7 @@ def check_upload(path: Path, name: str) -> None:
         raise RagError(f"找不到上传的文件 {name}，请重新选择。")
     limit = upload_limit()
     size = path.stat().st_size
-    if limit is not None and size > limit:
+    if size > limit:
         raise RagError(f"文件太大：{name}（{_mb(size)}），上限为 {_mb(limit)}。")
 
 
@@ -214,10 +202,10 @@ def remove_document(holder: Current, doc_id: object) -> tuple[bool, str]:
     try:
         with holder.changing:
             old = holder.current
-            if key.lower() in {i.lower() for i in old.seed_ids()}:
-                return False, f"{key} 是内置文件，不能删除。"
-            entry = old.library().remove(key)
+            entry = old.library().remove(key, protected=old.seed_ids())
             holder.replace(old.reloaded(notice=lambda m: log.info("%s", m)))
+    except ProtectedDocumentError:
+        return False, f"{key} 是内置文件，不能删除。"
     except RagError as e:
         return False, f"无法删除 {key}：{e}"
     except Exception:
@@ -244,7 +232,7 @@ def panel(assistant: Assistant) -> Panel:
     """The components of the documents tab (call inside a ``gr.Tab``; wire them with :func:`wire`)."""
     limit = upload_limit()
     types = accepted_types()
-    hint = f"支持 {' '.join(types)}" + (f"，不超过 {_mb(limit)}" if limit else "")
+    hint = f"支持 {' '.join(types)}，不超过 {_mb(limit)}"
     gr.Markdown(f"添加自己的文件后，就可以就它提问、按编号查段落。{hint}。文件只保存在本机。")
     with gr.Row(equal_height=True):
         upload = gr.File(label="选择文件", file_count="single", file_types=list(types), type="filepath",
