@@ -2,9 +2,9 @@
 
 Only maintained parsers do the format work: pypdf for PDF, python-docx for DOCX,
 beautifulsoup4 (stdlib ``html.parser``) for HTML, charset-normalizer as the last
-resort for text encodings. This module decides what a paragraph is and drops
-what is not content (scripts, navigation, PDF page furniture); it does not number
-or cite anything (that is :mod:`rag.paragraphs`).
+resort for text encodings. This module (and :mod:`rag.pdftext` for PDF) decides
+what a paragraph is and drops what is not content (scripts, navigation, PDF page
+furniture); it does not number or cite anything (that is :mod:`rag.paragraphs`).
 
 Paragraph boundaries per format:
 
@@ -14,21 +14,16 @@ Paragraph boundaries per format:
   line (the usual layout of Chinese ``.txt`` files).
 * HTML: ``<p>``, ``<li>``, ``<td>``, ``<div>`` and the other block elements.
 * DOCX: Word paragraphs and table cells.
-* PDF: blank lines, numbered lines, first-line indents, vertical gaps larger than
-  the usual line pitch, and a short line that ends a sentence. Lines of one
-  paragraph are joined without a space when either side is CJK, hyphenated
-  English words are re-joined, otherwise with one space. A paragraph cut by a
-  page break continues on the next page unless it ended a sentence. Bare page
-  numbers and lines repeated at the top or bottom of most pages are removed.
-  Lines in a clearly larger font than the body become headings.
+* PDF: the text layer's lines, by layout (:mod:`rag.pdftext`): blank lines,
+  numbered lines, first-line indents, vertical gaps, a short line that ends a
+  sentence; page numbers and running headers and footers are removed, lines in a
+  larger font become headings.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import statistics
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,12 +66,12 @@ class Document:
 
 # CJK ideographs, CJK symbols and punctuation, full-width forms (as rag.ingest).
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
-_CJK_CHAR = re.compile(f"[{_CJK}]")
+CJK_CHAR = re.compile(f"[{_CJK}]")
 _CN_NUM = "零〇一二三四五六七八九十百千两"
 _UNITS = "亿万千百十元年月日时倍个%％度岁美欧英公千米吨亩户人次名项家"  # "1.5亿" is a number, not a marker
 # A line that opens a new paragraph: 1. / 1、 / 1． / 16.2.5 / （一） / (1) / 一、 /
 # 第一条 / 第一章 / ① / list bullets.
-_PARA_START = re.compile(
+PARA_START = re.compile(
     rf"""\s*(?:
         \d{{1,3}}(?:[.．](?!\d)|、|[)）])
       | \d{{1,3}}(?:\.\d{{1,3}})+[.．、]?(?=\s|[{_CJK}])(?![{_UNITS}])
@@ -87,17 +82,6 @@ _PARA_START = re.compile(
       | [-*+•·●▪]\s
     )""",
     re.VERBOSE,
-)
-_SENTENCE_END = re.compile(r"[。！？；!?;：:]\s*[”’」』\"')）]*\s*$")
-_PAGE_NUMBER = re.compile(
-    r"""\s*(?:
-        [-–—－\s]*\d{1,4}[-–—－\s]*
-      | 第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?
-      | 共\s*\d{1,4}\s*页\s*[,，/]?\s*第\s*\d{1,4}\s*页
-      | (?:page|p\.)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?
-      | \d{1,4}\s*/\s*\d{1,4}
-    )\s*""",
-    re.VERBOSE | re.IGNORECASE,
 )
 _JUNK_TITLE = re.compile(
     r"(?:untitled|anonymous|unknown|无标题|document\d*|文档\d*|microsoft\s+word\s*-.*|.*\.(?:docx?|pdf|wps|txt|html?))",
@@ -136,10 +120,12 @@ def read_document_file(path: Path) -> Document:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
-        _fail(path, f"unsupported file type {suffix or '(none)'!r}; supported: {', '.join(SUPPORTED)}")
+        fail(path, f"unsupported file type {suffix or '(none)'!r}; supported: {', '.join(SUPPORTED)}")
     raw = _read_bytes(path)
     if suffix == ".pdf":
-        return _read_pdf(raw, path)
+        from rag.pdftext import read_pdf  # imported here: rag.pdftext imports this module
+
+        return read_pdf(raw, path)
     if suffix == ".docx":
         return _read_docx(raw, path)
     if suffix in (".html", ".htm"):
@@ -177,7 +163,7 @@ def decode_text(raw: bytes, path: Path, declared: str | None = None) -> str:
         if raw.startswith(bom):
             return _checked_text(_decode_or_none(raw, codec), path)
     if b"\x00" in raw:
-        _fail(path, "looks binary (NUL bytes), not text")
+        fail(path, "looks binary (NUL bytes), not text")
     candidates = [_normal_codec(declared)] if declared else []
     for codec in (*candidates, "utf-8"):
         text = _decode_or_none(raw, codec)
@@ -189,7 +175,8 @@ def decode_text(raw: bytes, path: Path, declared: str | None = None) -> str:
     return _checked_text(_detect(raw), path)
 
 
-def _fail(path: Path, message: str) -> NoReturn:
+def fail(path: Path, message: str) -> NoReturn:
+    """Raise a :class:`CorpusError` that names the file."""
     raise CorpusError(f"{path}: {message}")
 
 
@@ -197,12 +184,12 @@ def _read_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            _fail(path, f"file is too large ({size / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB)")
+            fail(path, f"file is too large ({size / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB)")
         raw = path.read_bytes()
     except OSError as e:
         raise CorpusError(f"{path}: cannot read file: {e.strerror or e}") from e
     if not raw.strip():
-        _fail(path, "file is empty")
+        fail(path, "file is empty")
     return raw
 
 
@@ -240,14 +227,19 @@ def _detect(raw: bytes) -> str | None:
 
 def _checked_text(text: str | None, path: Path) -> str:
     if text is None:
-        _fail(path, "binary or undecodable text (not UTF-8, UTF-16 or GB18030)")
+        fail(path, "binary or undecodable text (not UTF-8, UTF-16 or GB18030)")
     text = text.lstrip("\ufeff")
     controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\n\r\f\v")
     if "\x00" in text or controls > max(2, len(text) // 100):
-        _fail(path, "looks binary (control characters), not text")
+        fail(path, "looks binary (control characters), not text")
     if not text.strip():
-        _fail(path, "file is empty")
+        fail(path, "file is empty")
     return text
+
+
+def display_width(text: str) -> int:
+    """Width of a line without its outer whitespace, a CJK character counting as two."""
+    return sum(2 if CJK_CHAR.match(c) else 1 for c in text.strip())
 
 
 # --- TXT and Markdown ---------------------------------------------------------------
@@ -260,12 +252,14 @@ def _is_indented(line: str) -> bool:
 def _text_blocks(text: str) -> list[Block]:
     lines = text.splitlines()
     if _hard_wrapped_double_spaced(lines):  # text dumped from a PDF, a blank line after every line
-        return _pdf_blocks([_Line(line, 0) for line in lines if line.strip()])
+        from rag.pdftext import Line, pdf_blocks
+
+        return pdf_blocks([Line(line, 0) for line in lines if line.strip()])
     one_per_line = not _has_blank_separator(lines)
     blocks: list[Block] = []
     current: list[str] = []
     for line in lines:
-        starts = one_per_line or _PARA_START.match(line) or _is_indented(line)
+        starts = one_per_line or PARA_START.match(line) or _is_indented(line)
         if current and (not line.strip() or starts):
             blocks.append(_paragraph(current))
             current = []
@@ -282,7 +276,7 @@ def _hard_wrapped_double_spaced(lines: list[str]) -> bool:
     if len(content) < 6:
         return False
     blank_after = sum(1 for i in content[:-1] if i + 1 < len(lines) and not lines[i + 1].strip())
-    widths = sorted(_display_width(lines[i]) for i in content)
+    widths = sorted(display_width(lines[i]) for i in content)
     wrap = widths[int(0.9 * (len(widths) - 1))]
     at_wrap = sum(1 for w in widths if w >= 0.85 * wrap)
     return blank_after >= 0.8 * (len(content) - 1) and wrap >= 40 and at_wrap >= 0.5 * len(widths)
@@ -321,7 +315,7 @@ def _markdown_blocks(text: str) -> list[Block]:
             blocks.append(Block("heading", clean_inline(current.pop()), 1 if setext.group(1)[0] == "=" else 2))
             continue
         heading = _MD_HEADING.fullmatch(line)
-        if not line.strip() or _MD_RULE.fullmatch(line) or heading or _PARA_START.match(line):
+        if not line.strip() or _MD_RULE.fullmatch(line) or heading or PARA_START.match(line):
             flush()
         if heading and heading.group(2).strip():
             blocks.append(Block("heading", clean_inline(heading.group(2)), len(heading.group(1))))
@@ -379,11 +373,13 @@ def _read_html(raw: bytes, path: Path) -> Document:
     walk(soup)
     flush()
     if not blocks:
-        _fail(path, "no text found in the HTML page")
-    return Document(tuple(blocks), _usable_title(title))
+        fail(path, "no text found in the HTML page")
+    return Document(tuple(blocks), usable_title(title))
 
 
-def _usable_title(title: str | None) -> str | None:
+def usable_title(title: str | None) -> str | None:
+    """The title, whitespace normalised, if it can name a document (at most 200 characters, with a
+    letter, not a placeholder like "Untitled" or a file name), else None."""
     if not isinstance(title, str):
         return None
     title = clean_inline(title)
@@ -407,8 +403,8 @@ def _read_docx(raw: bytes, path: Path) -> Document:
     except Exception as e:  # python-docx raises zipfile, lxml, KeyError... on broken files
         raise CorpusError(f"{path}: corrupt or unreadable DOCX file ({type(e).__name__}: {e})") from e
     if not blocks:
-        _fail(path, "the DOCX file contains no text")
-    return Document(tuple(blocks), _usable_title(title))
+        fail(path, "the DOCX file contains no text")
+    return Document(tuple(blocks), usable_title(title))
 
 
 def _docx_blocks(container) -> Iterator[Block]:
@@ -442,220 +438,3 @@ def _docx_heading_level(style: str | None) -> int:
         return 1
     match = _DOCX_HEADING.fullmatch(style)
     return min(int(match.group(1)), 6) if match else 0
-
-
-# --- PDF ------------------------------------------------------------------------------
-
-
-@dataclass
-class _Line:
-    """One extracted PDF line with its position (None when unknown)."""
-
-    text: str
-    page: int
-    x: float | None = None
-    y: float | None = None
-    size: float | None = None
-
-
-def _read_pdf(raw: bytes, path: Path) -> Document:
-    from pypdf import PdfReader
-
-    try:
-        reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted and not reader.decrypt(""):
-            _fail(path, "the PDF is encrypted (password protected); save an unprotected copy")
-        pages = [_pdf_page_lines(page, n) for n, page in enumerate(reader.pages)]
-        title = (reader.metadata or {}).get("/Title")
-    except CorpusError:
-        raise
-    except Exception as e:  # pypdf raises many types (PdfReadError, KeyError, ...) on broken files
-        if "decrypt" in str(e).lower() or "encrypt" in str(e).lower():
-            raise CorpusError(f"{path}: the PDF is encrypted and cannot be opened ({e})") from e
-        raise CorpusError(f"{path}: corrupt or unreadable PDF ({type(e).__name__}: {e})") from e
-    if not any(line.text.strip() for page in pages for line in page):
-        _fail(path, "the PDF has no text layer (a scanned image?): OCR is needed before it can be indexed")
-    lines = _drop_furniture(pages)
-    blocks = _pdf_blocks(lines)
-    if not blocks:
-        _fail(path, "the PDF contains no text besides page headers and numbers")
-    return Document(tuple(blocks), _usable_title(str(title) if title else None))
-
-
-def _pdf_page_lines(page, number: int) -> list[_Line]:
-    """Lines of one page, with the position of each line's first text run."""
-    runs: list[tuple[str, float, float, float]] = []
-
-    def visit(text, cm, tm, _font, size) -> None:
-        x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
-        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-        runs.append((text, x, y, abs(size * tm[3] * cm[3]) or abs(size)))
-
-    text = page.extract_text(visitor_text=visit) or ""
-    if "".join(r[0] for r in runs) != text:  # positions do not line up: use the text alone
-        return _trim_blank([_Line(t, number) for t in text.splitlines()])
-    lines: list[_Line] = []
-    open_line: _Line | None = None
-    for run_text, x, y, size in runs:
-        pieces = run_text.split("\n")
-        for i, piece in enumerate(pieces):
-            if open_line is None:
-                open_line = _Line("", number)
-                lines.append(open_line)
-            if piece.strip() and open_line.y is None and i == 0:
-                open_line.x, open_line.y, open_line.size = x, y, size
-            open_line.text += piece
-            if i < len(pieces) - 1:
-                open_line = None
-    return _trim_blank(lines)
-
-
-def _trim_blank(lines: list[_Line]) -> list[_Line]:
-    """Drop blank lines at the start and end of a page (they are not paragraph breaks)."""
-    while lines and not lines[-1].text.strip():
-        lines.pop()
-    while lines and not lines[0].text.strip():
-        lines.pop(0)
-    return lines
-
-
-def _furniture_key(text: str) -> str:
-    return re.sub(r"\d+", "#", "".join(text.split()))
-
-
-def _edge_indexes(page: list[_Line], depth: int = 3) -> list[int]:
-    content = [i for i, line in enumerate(page) if line.text.strip()]
-    return sorted(set(content[:depth] + content[-depth:]))
-
-
-def _drop_furniture(pages: list[list[_Line]]) -> list[_Line | None]:
-    """Remove page numbers and running headers/footers; None marks a page break."""
-    counts: Counter[str] = Counter()
-    for page in pages:
-        counts.update({_furniture_key(page[i].text) for i in _edge_indexes(page)})
-    repeated = {key for key, n in counts.items() if n >= 2 and n > len(pages) / 2}
-    kept: list[_Line | None] = []
-    for page in pages:
-        drop = {
-            i for i in _edge_indexes(page)
-            if _PAGE_NUMBER.fullmatch(page[i].text) or _furniture_key(page[i].text) in repeated
-        }
-        if kept:
-            kept.append(None)
-        kept.extend(line for i, line in enumerate(page) if i not in drop)
-    return kept
-
-
-def _display_width(text: str) -> int:
-    return sum(2 if _CJK_CHAR.match(c) else 1 for c in text.strip())
-
-
-class _PdfLayout:
-    """Document-wide measures that tell paragraph breaks and headings apart."""
-
-    def __init__(self, lines: list[_Line]):
-        placed = [line for line in lines if line.y is not None and line.text.strip()]
-        sizes = Counter(round(line.size or 0, 1) for line in placed for _ in line.text.strip())
-        self.body_size = sizes.most_common(1)[0][0] if sizes else 0.0
-        widths = sorted(_display_width(line.text) for line in lines if line.text.strip())
-        self.full_width = widths[int(0.9 * (len(widths) - 1))] if widths else 0
-        margins = Counter(round(line.x or 0) for line in placed)
-        self.margin = margins.most_common(1)[0][0] if margins else None
-        pitches = [
-            a.y - b.y for a, b in zip(placed, placed[1:], strict=False)
-            if a.page == b.page and a.y is not None and b.y is not None and 0 < a.y - b.y < 5 * (a.size or 1)
-        ]
-        self.pitch = statistics.median(pitches) if pitches else None
-        big = sorted({round(line.size or 0, 1) for line in placed if self.is_big(line)}, reverse=True)
-        self.heading_levels = {size: min(i + 1, 6) for i, size in enumerate(big)}
-
-    def is_big(self, line: _Line) -> bool:
-        return bool(line.size and self.body_size and line.size >= 1.25 * self.body_size
-                    and len(line.text.strip()) <= 60 and not re.search(r"[。；，]$", line.text.strip()))
-
-    def heading_level(self, line: _Line) -> int:
-        return self.heading_levels.get(round(line.size or 0, 1), 0) if self.is_big(line) else 0
-
-    def starts_paragraph(self, prev: _Line, line: _Line) -> bool:
-        if _PARA_START.match(line.text):
-            return True
-        if _display_width(prev.text) < 0.7 * self.full_width:
-            return True  # only the last line of a wrapped paragraph (or a heading) is short
-        if _SENTENCE_END.search(prev.text) and _display_width(prev.text) < 0.9 * self.full_width:
-            return True
-        if prev.page != line.page:
-            return bool(_SENTENCE_END.search(prev.text)) or self._indented(line)
-        if self.pitch and prev.y is not None and line.y is not None and prev.y - line.y > 1.4 * self.pitch:
-            return True
-        return self._indented(line) and not self._indented(prev) and not _PARA_START.match(prev.text)
-
-    def _indented(self, line: _Line) -> bool:
-        if line.text.startswith(("\u3000", "  ")):
-            return True
-        return bool(self.margin is not None and line.x is not None and line.size
-                    and line.x > self.margin + 0.9 * line.size)
-
-
-def _pdf_blocks(lines: list[_Line | None]) -> list[Block]:
-    layout = _PdfLayout([line for line in lines if line is not None])
-    blocks: list[Block] = []
-    current: list[_Line] = []
-    heading: list[_Line] = []
-
-    def flush() -> None:
-        if heading:
-            level = layout.heading_level(heading[0])
-            blocks.append(Block("heading", join_pdf_lines([h.text for h in heading]), level))
-            heading.clear()
-        if current:
-            blocks.append(Block("paragraph", join_pdf_lines([c.text for c in current])))
-            current.clear()
-
-    for line in lines:
-        if line is None:
-            continue  # page break: continuation is decided from the lines around it
-        if not line.text.strip():
-            flush()
-            continue
-        level = layout.heading_level(line)
-        if level:
-            if current or (heading and layout.heading_level(heading[-1]) != level):
-                flush()
-            heading.append(line)
-            continue
-        if heading or (current and layout.starts_paragraph(current[-1], line)):
-            flush()
-        current.append(line)
-    flush()
-    return [b for b in blocks if b.text]
-
-
-def join_pdf_lines(lines: list[str]) -> str:
-    """Join the lines of one PDF paragraph.
-
-    No space is put between two lines when either side of the break is a CJK
-    character or CJK punctuation; an English word hyphenated at the end of a line
-    is rejoined (``inter-`` + ``national`` -> ``international``); otherwise the lines
-    are joined with one space.
-
-    Args:
-        lines: The paragraph's lines in order.
-
-    Returns:
-        The paragraph on one line, whitespace normalised.
-    """
-    text = ""
-    for line in (line.strip() for line in lines):
-        if not line:
-            continue
-        if not text:
-            text = line
-        elif re.search(r"[A-Za-z]-$", text) and line[0].islower():
-            text = text[:-1] + line  # inter- / national
-        elif re.search(r"\w-$", text) and line[0].isalnum():
-            text += line  # 2019- / 2020, COVID- / 19
-        elif _CJK_CHAR.match(text[-1]) or _CJK_CHAR.match(line[0]):
-            text += line
-        else:
-            text += " " + line
-    return clean_inline(text)

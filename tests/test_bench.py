@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from rag import bench, synthetic
+from rag import bench, benchutil, scalebench, synthetic
 from rag.answer import split_passages
 
 
@@ -70,21 +70,21 @@ def test_memo_tokenizer_matches_jieba(seed):
 
     corpus = synthetic.synthetic_corpus(seed, 200, seed=4)
     base = jieba_tokenizer()
-    memo = bench.MemoTokenizer(base, corpus)
+    memo = scalebench.MemoTokenizer(base, corpus)
     agree = sum(memo(p.text) == base(p.text) for p in corpus.passages) / len(corpus)
     assert agree >= 0.9
     assert memo("北约的核心任务") == base("北约的核心任务")
 
 
 def test_helpers():
-    assert bench.nice_floor(73_000) == 50_000
-    assert bench.nice_floor(199_999) == 100_000
-    assert bench.nice_floor(2_000) == 2_000
-    assert bench.recall_at(np.array([[1, 2, 3]]), np.array([[3, 2, 9]])) == pytest.approx(2 / 3)
-    c = bench.crossover([(1000, 0.2), (10_000, 2.0), (100_000, 20.0)], 10.0)
+    assert scalebench.nice_floor(73_000) == 50_000
+    assert scalebench.nice_floor(199_999) == 100_000
+    assert scalebench.nice_floor(2_000) == 2_000
+    assert scalebench.recall_at(np.array([[1, 2, 3]]), np.array([[3, 2, 9]])) == pytest.approx(2 / 3)
+    c = scalebench.crossover([(1000, 0.2), (10_000, 2.0), (100_000, 20.0)], 10.0)
     assert 40_000 < c["crossover_n"] < 60_000
     assert c["largest_measured_fast"] == 10_000 and c["smallest_measured_slow"] == 100_000
-    s = bench.summary_ms([0.001, 0.002, 0.003])
+    s = benchutil.summary_ms([0.001, 0.002, 0.003])
     assert s["p50"] == pytest.approx(2.0) and s["n"] == 3
 
 

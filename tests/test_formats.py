@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from rag import formats
-from rag.formats import Block, Document, join_pdf_lines, read_document_file
+from rag.formats import Block, Document, read_document_file
 from rag.ingest import CorpusError, squash
 from rag.paragraphs import chinese_number, derive_title, find_marker, parse_document, parse_file
+from rag.pdftext import join_pdf_lines
 
 
 def _entry(doc_id: str, title: str) -> dict:
