@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import answertype
 from .records import Answer, Citation, Hit, Passage, Signals
 from .sentences import SENTENCE_SPLIT_VERSION, split_sentences
 
@@ -125,6 +126,9 @@ def should_abstain(s: Signals) -> bool:
     """Abstain when the question is off-topic, names what the documents never mention,
     or no passage stands out from the corpus for it.
 
+    A question asking for a date or a number whose picked sentences hold none is not
+    answered by them either.
+
     e5 cosines are compressed (answerable and unanswerable questions overlap at
     0.78-0.92), so no absolute threshold is used: off-topic means closer to a fixed set
     of everyday sentences than to any passage or sentence of the corpus; otherwise the
@@ -133,6 +137,8 @@ def should_abstain(s: Signals) -> bool:
     if s.background >= max(s.dense_top, s.best_sentence):
         return True
     if s.unknown_names and s.dense_margin < NAME_MARGIN:
+        return True
+    if s.missing_answer:  # "when …?" answered by sentences without a date (rag/answertype.py)
         return True
     return s.dense_margin < ABSTAIN_MARGIN
 
@@ -247,6 +253,8 @@ def compose(question: str, hits: list[Hit], mode: str, notes: list[str], assista
     sig = signals(assistant, question, hits, query_vec, terms, sims) if hits else None
     picked = expand_lists(assistant, pick_sentences(
         assistant, question, hits, query_vec, terms, sims[1] if sims is not None else None)) if hits else []
+    if sig is not None:
+        sig = replace(sig, missing_answer=answertype.missing(question, "".join(s.text for s in picked)))
     if sig is None or not picked or should_abstain(sig):
         return Answer(question, NOT_FOUND[lang], (), tuple(hits), True, mode, tuple(notes), sig)
     text, citations = cite(assistant, picked)

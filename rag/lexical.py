@@ -62,6 +62,8 @@ def words(text: str) -> list[str]:
 NAME_TAGS = {"ns", "nr", "nrt", "nt"}  # jieba POS tags of place, person and organisation names
 GENERIC_NAMES = frozenset({"城市", "国家", "地区", "首都"})  # common nouns jieba tags as places
 YEAR = re.compile(r"(?:19|20)\d\d")
+CJK = re.compile(r"[\u3400-\u9fff]")
+LATIN = re.compile(r"[A-Za-z]{2}")
 
 
 def names_and_years(text: str) -> list[str]:
@@ -106,6 +108,8 @@ class LexicalIndex:
         self.bm25 = bm25s.BM25()
         if self.passages:
             self.bm25.index(corpus, show_progress=False)
+        self._glossary = None  # English -> Chinese terms, built on the first English question
+        self._glossary_lock = threading.Lock()
 
     def idf(self, term: str) -> float:
         """BM25-style inverse document frequency (terms absent from the corpus get the maximum)."""
@@ -113,12 +117,48 @@ class LexicalIndex:
         df = self.df.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+    def glossary(self):
+        """The :class:`rag.crosslingual.Glossary` of this index's vocabulary (built once)."""
+        with self._glossary_lock:
+            if self._glossary is None:
+                from .crosslingual import Glossary
+
+                self._glossary = Glossary(self.df)
+        return self._glossary
+
+    def translated_terms(self, query: str) -> dict[str, float]:
+        """For a question without Chinese characters: the corpus's Chinese terms for its
+        English words, with weights (empty for any other question)."""
+        if CJK.search(query) or not LATIN.search(query) or not self.df:
+            return {}
+        return self.glossary().translate(query)
+
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every passage for ``query`` (zeros when no query term is known)."""
-        tokens = [t for t in self.tokenize(query) if t in getattr(self.bm25, "vocab_dict", {})]
-        if not tokens or not self.passages:
-            return np.zeros(len(self.passages), dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+        """BM25 score of every passage for ``query`` (zeros when no query term is known).
+
+        An English question also scores the Chinese terms its words translate to, each
+        weighted by its share of the English word (:mod:`rag.crosslingual`)."""
+        vocab = getattr(self.bm25, "vocab_dict", {})
+        out = np.zeros(len(self.passages), dtype=np.float32)
+        if not self.passages:
+            return out
+        tokens = [t for t in self.tokenize(query) if t in vocab]
+        if tokens:
+            out += np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+        translated = [(vocab[t], w) for t, w in self.translated_terms(query).items() if t in vocab]
+        if translated:
+            ids, weights = zip(*translated, strict=True)
+            out += np.asarray(np.asarray(weights, dtype=np.float32) @ self.term_matrix()[list(ids)],
+                              dtype=np.float32).ravel()
+        return out
+
+    def term_matrix(self):
+        """bm25s's precomputed scores as a sparse term x passage matrix (shares its arrays)."""
+        import scipy.sparse
+
+        s = self.bm25.scores
+        return scipy.sparse.csr_matrix((s["data"], s["indices"], s["indptr"]),
+                                       shape=(len(s["indptr"]) - 1, s["num_docs"]), copy=False)
 
     def search(self, query: str, k: int) -> list[Hit]:
         """Top ``k`` passages with a positive BM25 score, best first."""

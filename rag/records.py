@@ -78,6 +78,7 @@ class Signals:
     best_sentence: float = 0.0
     background: float = -1.0
     unknown_names: tuple[str, ...] = ()
+    missing_answer: str = ""  # "date" / "number": asked for, absent from the picked sentences
 
 
 @dataclass(frozen=True)

@@ -115,3 +115,25 @@ def test_list_intro_brings_its_items(fake_assistant):
     items = [a.passages[s.passage_index].id for s in out[1:]]
     assert items[0] == "S2003-85-L2-B1" and len(items) == 8 and all("-B" in x for x in items)
     assert expand_lists(a, out) == out  # nothing added twice
+
+
+def test_a_question_for_a_date_or_number_needs_one_in_the_quote():
+    from rag.answertype import expected, missing
+
+    assert expected("芬兰和瑞典是什么时候加入北约的？") == ("date",)
+    assert expected("How many troops will the force have?") == ("number",)
+    assert expected("北约的三大核心任务是什么？") == ()
+    assert missing("行动计划是哪天通过的？", "2001年11月26日由委员会通过。") == ""
+    assert missing("北约宣称要守护多少人口？", "保护盟国的十亿公民。") == ""
+    assert missing("图书馆哪天闭馆？", "社区图书馆每周一闭馆。") == ""
+    assert missing("When does the library close?", "It closes on Mondays and on 24 December.") == ""
+    assert missing("When was the Council established?", "理事会取得了成就。") == "date"
+    assert missing("德国的国防预算有多少欧元？", "北约已同意为德国提供支助。") == "number"
+
+
+def test_missing_answer_kind_abstains():
+    from rag.answer import ABSTAIN_MARGIN, should_abstain
+    from rag.records import Signals
+
+    assert should_abstain(Signals(0.9, ABSTAIN_MARGIN + 0.03, 0.5, "zh", 0.9, 0.8, (), "date"))
+    assert not should_abstain(Signals(0.9, ABSTAIN_MARGIN + 0.03, 0.5, "zh", 0.9, 0.8, (), ""))
