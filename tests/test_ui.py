@@ -337,8 +337,9 @@ def test_serve_binds_loopback_by_default_and_never_shares(monkeypatch, capsys, f
         return fake_assistant
 
     monkeypatch.setattr(Assistant, "load", fake_load)
-    monkeypatch.setattr(ui, "build_app", lambda assistant: FakeDemo())
+    monkeypatch.setattr(ui, "build_app", lambda holder: calls.update(holder=holder) or FakeDemo())
     ui.serve()
+    assert calls["holder"].current is fake_assistant and calls["holder"].warm
     launched = calls["launch"]
     assert launched["server_name"] == "127.0.0.1" and launched["server_port"] == 7860
     assert launched["share"] is False and launched["css"] == ui.CSS
@@ -348,3 +349,19 @@ def test_serve_binds_loopback_by_default_and_never_shares(monkeypatch, capsys, f
     assert calls["launch"]["server_name"] == "0.0.0.0" and calls["load"]["model"] == "some-model"
     assert "no login" in capsys.readouterr().err
     assert ui._is_loopback("localhost") and ui._is_loopback("::1") and not ui._is_loopback("example.org")
+
+
+def test_a_warm_holder_builds_each_assistants_glossary_in_the_background():
+    import types
+
+    from ui import documents
+
+    built = threading.Event()
+    stub = types.SimpleNamespace(lexical=types.SimpleNamespace(glossary=built.set))
+    documents.Current(stub)  # tests and the API-only paths: nothing started
+    assert not built.wait(0.2)
+    holder = documents.Current(stub, warm=True)
+    assert built.wait(5)
+    built.clear()
+    holder.replace(stub)  # after an add or remove: the new assistant's glossary
+    assert built.wait(5)

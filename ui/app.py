@@ -563,4 +563,4 @@ def serve(host: str = "127.0.0.1", port: int = 7860, model: str | None = None) -
     if not _is_loopback(host):
         print(f"[rag] warning: serving on {host}: anyone who can reach this address can use the app "
               "(there is no login)", file=sys.stderr)
-    launch(build_app(assistant), host, port)
+    launch(build_app(documents.Current(assistant, warm=True)), host, port)

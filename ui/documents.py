@@ -44,11 +44,16 @@ REMOVE_FAILED = "删除文件时出错，请稍后再试。"
 
 
 class Current:
-    """Holds the assistant the app uses now; replaced (never changed in place) after add/remove."""
+    """Holds the assistant the app uses now; replaced (never changed in place) after add/remove.
 
-    def __init__(self, assistant: Assistant):
-        self._assistant = assistant
+    With ``warm``, each assistant it holds builds its English glossary in the background
+    (~2 s, :mod:`rag.crosslingual`), so the first English question does not wait for it.
+    """
+
+    def __init__(self, assistant: Assistant, warm: bool = False):
+        self.warm = warm
         self.changing = threading.Lock()  # one add/remove at a time; asking never takes it
+        self.replace(assistant)
 
     @property
     def current(self) -> Assistant:
@@ -56,6 +61,9 @@ class Current:
 
     def replace(self, assistant: Assistant) -> None:
         self._assistant = assistant
+        glossary = getattr(getattr(assistant, "lexical", None), "glossary", None)
+        if self.warm and callable(glossary):
+            threading.Thread(target=glossary, name="rag-glossary", daemon=True).start()
 
 
 def accepted_types() -> tuple[str, ...]:
