@@ -210,19 +210,19 @@ def real_corpus(assistant, questions: Sequence[str], passes: int, cold_runs: int
 
 def _e2e_table(sc: dict) -> list[str]:
     lines: list[str] = []
-    lines.append("  end to end, p50 ms per query (p95 for retrieval); build s; memory MB (structures / peak RSS);"
-                 f" FAISS searches on {sc['e2e'][0]['faiss_search_threads'] if sc['e2e'] else '?'} thread(s),"
-                 " '(all thr)' = library search with FAISS on every core (today's default)")
-    lines.append(f"  {'passages':>9} {'faiss10':>8} {'all-scr':>8} {'best-snt':>8} {'bm25':>6} {'fuse':>5}"
-                 f" {'retrieval':>15} {'lib.search':>10} {'(all thr)':>9} {'ask-enc':>8} | {'bm25 b':>6} {'init':>5}"
+    lines.append("  end to end, p50 ms per query (p95 for exact); build s; memory MB (structures / peak RSS);"
+                 " 'exact' = every passage and sentence scored + BM25 + fusion + top-k; 'index' = the library's"
+                 " index (past EXACT_MAX it scores candidates only); 'ask-enc' = Assistant.ask minus the query embedding")
+    lines.append(f"  {'passages':>9} {'index':>14} {'faiss10':>8} {'matvec':>7} {'best-snt':>8} {'bm25':>6} {'fuse':>5}"
+                 f" {'exact':>15} {'lib.search':>10} {'ask-enc':>8} | {'bm25 b':>6} {'init':>5}"
                  f" | {'faiss':>5} {'bm25':>5} {'sent':>5} {'peak':>6}")
     for r in sc["e2e"]:
         L, B, M = r["latency_ms"], r["build_s"], r["memory_mb"]
+        kind = "exact" if r.get("exact") else r.get("faiss_type", "?").replace("Index", "")
         lines.append(
-            f"  {r['passages']:>9,} {L['faiss_top10']['p50']:>8.2f} {L['faiss_all_scores']['p50']:>8.2f}"
+            f"  {r['passages']:>9,} {kind[:14]:>14} {L['faiss_top10']['p50']:>8.2f} {L['numpy_matvec']['p50']:>7.2f}"
             f" {L['best_sentence']['p50']:>8.2f} {L['bm25']['p50']:>6.2f} {L['fuse_topk']['p50']:>5.2f}"
-            f" {L['retrieval']['p50']:>7.1f}/{L['retrieval']['p95']:<7.1f} {L['library_search']['p50']:>10.1f}"
-            f" {L['library_search_faiss_all_threads']['p50']:>9.1f}"
+            f" {L['exact_retrieval']['p50']:>7.1f}/{L['exact_retrieval']['p95']:<7.1f} {L['library_search']['p50']:>10.1f}"
             f" {L['library_ask_without_encoder']['p50']:>8.1f} | {B['bm25']:>6.1f} {B['assistant_init']:>5.1f}"
             f" | {M['faiss']:>5.0f} {M['bm25_matrix']:>5.0f} {M['sentence_vectors']:>5.0f} {M['peak_rss']:>6.0f}")
     return lines
@@ -283,9 +283,6 @@ def format_table(report: dict) -> str:
                          f"(now {rec['current_EXACT_MAX']:,})")
         else:
             lines.append(f"Exact search vs {ex['threshold_ms']} ms: too few sizes for a fit {ex['points']}")
-        if "exact_search_all_threads" in rec and "crossover_n" in rec["exact_search_all_threads"]:
-            lines.append(f"  (with FAISS on all threads, as the library runs today: crosses at "
-                         f"~{rec['exact_search_all_threads']['crossover_n']:,})")
         if "efSearch" in rec:
             lines.append(f"HNSW (M=32) at {rec['hnsw_measured_at']:,} vectors: smallest efSearch with recall@10 >= "
                          f"{RECALL_TARGET} on every query set: {rec['efSearch'] or 'none measured'}")
@@ -362,13 +359,12 @@ def plot(report: dict, path: Path) -> None:
         exact = sorted(exact_by_n.items())
         line([p[0] for p in exact], [p[1] for p in exact], "exact FAISS top-10 (flat, 1 thread)", color="C0")
         allthr = [(r["vectors"], r["flat_ms_all_threads"]["p50"]) for r in vo if "flat_ms_all_threads" in r]
-        line([p[0] for p in allthr], [p[1] for p in allthr], "exact FAISS, all threads (library default)",
+        line([p[0] for p in allthr], [p[1] for p in allthr], "exact FAISS top-10, 2 threads",
              color="C0", linestyle="--", alpha=0.6)
-        line(xs, [v["retrieval"]["p50"] for v in lat], "retrieval: FAISS all scores + BM25 + fusion", color="C1")
-        line(xs, [v["library_search"]["p50"] for v in lat], "Assistant.search (library code, FAISS 1 thread)",
+        line(xs, [v["exact_retrieval"]["p50"] for v in lat], "exact retrieval: all passages + sentences, BM25, fusion",
+             color="C1")
+        line(xs, [v["library_search"]["p50"] for v in lat], "Assistant.search (candidates past EXACT_MAX)",
              color="C3", linestyle="--")
-        line(xs, [v["library_search_faiss_all_threads"]["p50"] for v in lat],
-             "Assistant.search (library as is: FAISS all threads)", color="C3", alpha=0.45)
         line(xs, [v["library_ask_without_encoder"]["p50"] for v in lat], "Assistant.ask minus query embedding",
              color="C4", linestyle=":")
         line(xs, [v["bm25"]["p50"] for v in lat], "BM25 scoring only", color="C2")

@@ -104,7 +104,7 @@ def test_quick_scale_run_report(fake_assistant, tmp_path, monkeypatch):
     (row,) = sc["e2e"]
     assert row["passages"] == 1000 and row["faiss_type"] == "IndexFlatIP" and row["queries"] == 5
     assert row["token_memo_agreement"] >= 0.9
-    assert set(row["latency_ms"]) >= {"faiss_top10", "bm25", "fuse_topk", "retrieval", "library_search",
+    assert set(row["latency_ms"]) >= {"faiss_top10", "bm25", "fuse_topk", "exact_retrieval", "library_search",
                                       "library_ask_without_encoder"}
     assert all(v["p50"] > 0 and v["p95"] >= v["p50"] for v in row["latency_ms"].values())
     (vec,) = sc["vector_only"]
