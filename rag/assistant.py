@@ -174,10 +174,17 @@ class Assistant:
         rows = self.candidate_rows(q, lexical)
         passage = np.full(len(self.passages), -np.inf, dtype=np.float32)
         passage[rows] = self.passage_vectors[rows] @ q
-        srows = np.concatenate([np.arange(self._sentence_starts[i], self._sentence_ends[i]) for i in rows])
+        srows, _ = self._sentence_rows(rows)
         sentence = np.full(len(self.sentences.vectors), -np.inf, dtype=np.float32)
         sentence[srows] = self.sentences.vectors[srows] @ q
         return passage, sentence
+
+    def _sentence_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sentences of passages ``rows`` (in that order), and where each passage's start."""
+        starts, lengths = self._sentence_starts[rows], self._sentence_ends[rows] - self._sentence_starts[rows]
+        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        srows = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - offsets, lengths)
+        return srows, offsets
 
     def candidate_rows(self, query_vec: np.ndarray, lexical: np.ndarray | None = None) -> np.ndarray:
         """Passages scored exactly for a question on an approximate index: the ANN index's
@@ -194,9 +201,14 @@ class Assistant:
         passage, sentence = sims if sims is not None else self.similarities(query_vec)
         if len(sentence) == 0:
             return passage
-        best_sentence = np.maximum.reduceat(sentence, self._sentence_starts)
         w = DENSE_SENTENCE_WEIGHT
-        return (1 - w) * passage + w * best_sentence
+        if not self.approximate:
+            return (1 - w) * passage + w * np.maximum.reduceat(sentence, self._sentence_starts)
+        rows = np.flatnonzero(np.isfinite(passage))  # the candidates: only they were scored
+        srows, offsets = self._sentence_rows(rows)
+        out = np.full(len(passage), -np.inf, dtype=np.float32)
+        out[rows] = (1 - w) * passage[rows] + w * np.maximum.reduceat(sentence[srows], offsets)
+        return out
 
     def scores(self, question: str, mode: str, query_vec: np.ndarray | None = None,
                sims: tuple[np.ndarray, np.ndarray] | None = None,
