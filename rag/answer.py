@@ -30,7 +30,11 @@ W_RANK = 0.02
 KEEP_WITHIN = 0.06  # extra sentences must score within this of the best one
 LIST_INTRO_ENDS = ("：", ":")
 MAX_LIST_ITEMS = 12
-NEAR_DUPLICATE = 0.95  # a sentence this close (cosine) to one already quoted adds nothing
+# A sentence whose character bigrams are mostly (this share) in a sentence already quoted
+# adds nothing. Judged on the text: e5 cosines are compressed (a median sentence has a
+# neighbour at 0.94 and different statements reach 0.96), so a cosine cannot tell a repeat.
+DUPLICATE_OVERLAP = 0.8
+CLAUSE_ENDS = ("；", ";")  # a sentence split here continues in the next one
 # Abstain when the best passage stands out from the corpus by less than this (cosine).
 # Set from the calibration table `rag eval` prints (5% answerable rejected at 0.0257),
 # rounded down to leave room for questions unlike the eval set.
@@ -174,17 +178,40 @@ def pick_sentences(assistant: Assistant, question: str, hits: list[Hit], query_v
             break
         n = len(table.sentences[c[2]].text)
         if length + n > max_chars or any(
-            float(table.vectors[c[2]] @ table.vectors[k[2]]) > NEAR_DUPLICATE for k in chosen
+            adds_nothing(table.sentences[c[2]].text, table.sentences[k[2]].text) for k in chosen
         ):
             continue
         chosen.append(c)
         length += n
+    chosen_js = {c[2] for c in chosen}
+    for c in list(chosen):  # a clause ending in "；" is quoted with the clause that completes it
+        j = c[2]
+        while (table.sentences[j].text.endswith(CLAUSE_ENDS) and j + 1 < len(table.sentences)
+               and table.sentences[j + 1].passage_index == table.sentences[j].passage_index
+               and j + 1 not in chosen_js):
+            j += 1
+            chosen.append((c[0], c[1], j))
+            chosen_js.add(j)
     # Group by passage (best passage first); document order inside a passage.
     group_rank: dict[int, int] = {}
     for c in chosen:
         group_rank.setdefault(table.sentences[c[2]].passage_index, len(group_rank))
     chosen.sort(key=lambda c: (group_rank[table.sentences[c[2]].passage_index], table.sentences[c[2]].start))
     return [table.sentences[c[2]] for c in chosen]
+
+
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of ``text`` without punctuation or spaces (the text itself if shorter)."""
+    t = re.sub(r"[\W_]+", "", text)
+    return {t[i:i + 2] for i in range(len(t) - 1)} or {t}
+
+
+def adds_nothing(candidate: str, quoted: str) -> bool:
+    """Whether ``candidate`` mostly repeats ``quoted``: at least DUPLICATE_OVERLAP of its
+    character bigrams occur in it (a heading like "指导方案。" does not make the sentence that
+    contains it a repeat, but the sentence makes the heading one)."""
+    b = bigrams(candidate)
+    return len(b & bigrams(quoted)) >= DUPLICATE_OVERLAP * len(b)
 
 
 def expand_lists(assistant: Assistant, picked: list[Sentence]) -> list[Sentence]:

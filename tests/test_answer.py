@@ -137,3 +137,35 @@ def test_missing_answer_kind_abstains():
 
     assert should_abstain(Signals(0.9, ABSTAIN_MARGIN + 0.03, 0.5, "zh", 0.9, 0.8, (), "date"))
     assert not should_abstain(Signals(0.9, ABSTAIN_MARGIN + 0.03, 0.5, "zh", 0.9, 0.8, (), ""))
+
+
+def test_a_repeat_is_judged_on_the_text_not_the_cosine():
+    from rag.answer import adds_nothing
+
+    # e5 puts these two different statements at cosine 0.957; their text shares little
+    assert not adds_nothing("北约的主要宗旨和最大责任是确保集体防御，抵御来自各方的一切威胁。",
+                            "北约核能力的根本宗旨是维护和平、防止胁迫和吓阻侵略。")
+    assert adds_nothing("北约核能力的根本宗旨是维护和平、防止胁迫和吓阻侵略。",
+                        "北约核能力的根本宗旨是维护和平、防止胁迫和吓阻侵略。")
+    # a heading inside a sentence repeats it; the sentence does not repeat the heading
+    assert adds_nothing("指导方案。", "欧大合会各国将为恐怖主义涉及的具体问题设立指导方案。")
+    assert not adds_nothing("欧大合会各国将为恐怖主义涉及的具体问题设立指导方案。", "指导方案。")
+
+
+def test_a_clause_ending_in_a_semicolon_is_quoted_with_its_completion(fake_assistant):
+    import numpy as np
+
+    from rag.answer import pick_sentences
+    from rag.records import Hit
+
+    a = fake_assistant
+    p = a.lookup("SC2022-43")
+    js = a.sentences.by_passage[a.passage_index(p.id)]
+    clause = next(j for j in js if a.sentences.sentences[j].text.endswith("；"))
+    sims = np.full(len(a.sentences.sentences), -1.0, dtype=np.float32)
+    sims[clause] = 1.0  # only the clause matches the question
+    picked = pick_sentences(a, "北约和欧盟在哪些领域合作？", [Hit(p, 1.0)], np.zeros(a.encoder.dim, np.float32),
+                            {}, sims)
+    texts = [s.text for s in picked]
+    assert texts[0].endswith("；") and texts[1].startswith("如军事机动性")
+
