@@ -109,7 +109,9 @@ def signals(assistant: Assistant, question: str, hits: list[Hit], query_vec: np.
     lang = language(question)
     unknown = tuple(n for n in names_and_years(question) if not assistant.mentions(n)) if lang == "zh" else ()
     text = "".join(h.passage.text for h in hits[:3])
-    return Signals(top, margin, coverage(terms, text), lang, best_sentence, background, unknown)
+    refs = tuple(f"第{n}{unit}" for n, unit in sorted(answertype.references(question) - assistant.references))
+    return Signals(top, margin, coverage(terms, text), lang, best_sentence, background, unknown,
+                   unknown_references=refs)
 
 
 def question_terms(assistant: Assistant, question: str) -> dict[str, float]:
@@ -131,7 +133,7 @@ def should_abstain(s: Signals) -> bool:
     or no passage stands out from the corpus for it.
 
     A question asking for a date or a number whose picked sentences hold none is not
-    answered by them either.
+    answered by them either, nor one citing an article or resolution no document cites.
 
     e5 cosines are compressed (answerable and unanswerable questions overlap at
     0.78-0.92), so no absolute threshold is used: off-topic means closer to a fixed set
@@ -143,6 +145,8 @@ def should_abstain(s: Signals) -> bool:
     if s.unknown_names and s.dense_margin < NAME_MARGIN:
         return True
     if s.missing_answer:  # "when …?" answered by sentences without a date (rag/answertype.py)
+        return True
+    if s.unknown_references:  # "第4条规定了什么？" when the documents cite only 第3、5、6、10条
         return True
     return s.dense_margin < ABSTAIN_MARGIN
 

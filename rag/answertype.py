@@ -4,7 +4,11 @@
 hold no date (or no number) at all, they do not answer the question, however close they
 are to it in meaning: that is how in-domain questions the documents cannot answer
 ("芬兰和瑞典是什么时候正式成为北约成员国的？", "How many US nuclear weapons …?") look
-once their best quote is in hand.
+once their best quote is in hand. "What percentage …?" wants a percentage and "which year …?"
+a year, not just any number or date; "一个/一支 …" is an article, not a count.
+
+A question citing a numbered article or resolution ("第4条", "Article 4", "第1540号决议")
+that the documents never cite cannot be answered from them: :func:`references`.
 """
 
 from __future__ import annotations
@@ -14,14 +18,21 @@ import re
 ASKS = {
     "date": re.compile(r"什么时候|何时|哪一年|哪年|哪天|哪一天|日期|\bwhen\b|what date|what year|which year", re.I),
     "number": re.compile(r"多少|百分之几|\bhow (?:many|much)\b", re.I),
+    "percent": re.compile(r"百分之几|百分比|\bwhat (?:percent|percentage)\b", re.I),
+    "year": re.compile(r"哪一年|哪年|\b(?:what|which) year\b", re.I),
 }
 HAS = {
     "date": re.compile(r"\d{1,4}\s*[年月日]|[〇零一二三四五六七八九十]{2,4}年|年底|年初|月底|月初"
                        r"|周[一二三四五六日末]|星期|礼拜|[上下]午|\b(?:19|20)\d\d\b"
                        r"|\b(?:january|february|march|april|june|july|august|september|october|november"
                        r"|december|may \d|\d+ may)\b|\b(?:mon|tues|wednes|thurs|fri|satur|sun)days?\b", re.I),
-    "number": re.compile(r"\d|[十百千万亿]|[两一二三四五六七八九][个项名支国次年倍类种成]|%|percent", re.I),
+    "number": re.compile(r"\d|[十百千万亿]|[两二三四五六七八九][个项名支国次年倍类种成]|%|percent", re.I),
+    "percent": re.compile(r"%|％|百分之|percent", re.I),
+    "year": re.compile(r"\d{2,4}\s*年|[〇零一二三四五六七八九]{2,4}年|\b(?:19|20)\d\d\b"),
 }
+REFERENCE_ZH = re.compile(r"第\s*(\d+|[〇零一二三四五六七八九十]+)\s*([条号])")
+REFERENCE_EN = re.compile(r"\b(article|resolution)\s+(\d+)", re.I)
+DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0}
 
 
 def expected(question: str) -> tuple[str, ...]:
@@ -32,3 +43,23 @@ def expected(question: str) -> tuple[str, ...]:
 def missing(question: str, quote: str) -> str:
     """The first kind of answer the question asks for that ``quote`` does not contain, or ''."""
     return next((kind for kind in expected(question) if not HAS[kind].search(quote)), "")
+
+
+def _number(s: str) -> int | None:
+    """``"1540"`` / ``"五"`` / ``"十二"`` / ``"二十"`` as an int (None past 99 in characters)."""
+    if s.isdigit():
+        return int(s)
+    if "十" not in s:
+        return DIGITS.get(s) if len(s) == 1 else None
+    tens, _, ones = s.partition("十")
+    if len(tens) > 1 or len(ones) > 1:
+        return None
+    return (DIGITS.get(tens, 1) if tens else 1) * 10 + (DIGITS.get(ones, 0) if ones else 0)
+
+
+def references(text: str) -> set[tuple[int, str]]:
+    """Numbered articles (条) and resolutions (号) ``text`` cites: "第5条", "第 1373 号",
+    "第六条", "Article 5", "resolution 1373" -> {(5, "条"), (1373, "号"), (6, "条")}."""
+    found = {(_number(n), unit) for n, unit in REFERENCE_ZH.findall(text)}
+    found |= {(int(n), "条" if word.lower() == "article" else "号") for word, n in REFERENCE_EN.findall(text)}
+    return {r for r in found if r[0] is not None}

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from . import answer as answering
+from . import answertype
 from .build import Source, collect_sources, sync
 from .encoder import Encoder, SentenceTransformerEncoder, model_name, slug
 from .fusion import fuse
@@ -62,6 +63,7 @@ class Assistant:
         # Everything a reader sees: titles and headings count as mentions too.
         self._corpus_text = "\n".join(
             f"{p.doc_title}\n{' '.join(p.section)}\n{p.text}" for p in self.passages).lower()
+        self.references = answertype.references(self._corpus_text)  # articles/resolutions cited
         self.sentences = answering.SentenceTable(self.passages, sentence_vectors)
         # Sentences are stored passage by passage, so a passage's best sentence is a reduceat.
         self._sentence_starts = np.array(

@@ -78,7 +78,8 @@ class Signals:
     best_sentence: float = 0.0
     background: float = -1.0
     unknown_names: tuple[str, ...] = ()
-    missing_answer: str = ""  # "date" / "number": asked for, absent from the picked sentences
+    missing_answer: str = ""  # "date" / "number" / ...: asked for, absent from the picked sentences
+    unknown_references: tuple[str, ...] = ()  # "第4条": cited by the question, never by the documents
 
 
 @dataclass(frozen=True)

@@ -169,3 +169,25 @@ def test_a_clause_ending_in_a_semicolon_is_quoted_with_its_completion(fake_assis
     texts = [s.text for s in picked]
     assert texts[0].endswith("；") and texts[1].startswith("如军事机动性")
 
+
+def test_percentages_years_and_articles():
+    from rag.answertype import expected, missing, references
+
+    assert "percent" in expected("各盟国把国内生产总值的百分之几用于国防？")
+    assert missing("国防开支占百分之几？", "北约将确保防御开支增幅与挑战相适应，覆盖360度。") == "percent"
+    assert missing("国防开支占百分之几？", "盟国承诺将国内生产总值的2%用于国防。") == ""
+    assert missing("理事会是哪一年成立的？", "理事会在6月5日举行会谈。") == "year"
+    assert missing("理事会是哪一年成立的？", "理事会于1997年成立。") == ""
+    assert missing("反应部队计划编入多少兵力？", "设立一支北约反应部队。") == "number"  # 一支: "a", not a count
+    assert missing("反应部队计划编入多少兵力？", "反应部队将有两万人。") == ""
+    assert references("《北大西洋公约》第 5 条与第六条、安理会第1373号决议") == {(5, "条"), (6, "条"), (1373, "号")}
+    assert references("Can NATO invoke Article 5 under resolution 1540?") == {(5, "条"), (1540, "号")}
+    assert references("第十二条") == {(12, "条")} and references("第三章") == set()
+
+
+def test_a_question_citing_an_article_the_documents_never_cite_abstains(fake_assistant):
+    a = fake_assistant
+    assert (5, "条") in a.references and (4, "条") not in a.references
+    ans = a.ask("《北大西洋公约》第4条规定了什么？")
+    assert ans.abstained and ans.signals.unknown_references == ("第4条",)
+    assert a.ask("《北大西洋公约》第5条规定了什么？").signals.unknown_references == ()
