@@ -33,8 +33,8 @@ def test_retrieval_floors(report):
 
 def test_answer_floors(report):
     m = report["modes"]["hybrid"]["metrics"]
-    assert m["answer_contains_evidence"] >= 0.75 and m["citation_accuracy"] >= 0.81, m
-    assert m["answerable_rejected"] <= 0.05 and m["unanswerable_rejected"] >= 0.60, m
+    assert m["answer_contains_evidence"] >= 0.80 and m["citation_accuracy"] >= 0.85, m
+    assert m["answerable_rejected"] <= 0.05 and m["unanswerable_rejected"] >= 0.85, m
 
 
 @pytest.mark.parametrize("question", ["如何做红烧肉？", "今天天气怎么样？", "Who won the 2018 World Cup?",
