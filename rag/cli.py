@@ -151,8 +151,11 @@ def cmd_eval(args) -> int:
     print(evaluate.format_table(report))
     if "hybrid" in report["modes"]:
         rows = report["modes"]["hybrid"]["rows"]
+        report["groups"] = {m: evaluate.groups(v["rows"]) for m, v in report["modes"].items()}
         report["calibration"] = {f: evaluate.calibrate(rows, f) for f in (0.05, 0.10, 0.20)}
         out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+        print("\nhybrid by group:")
+        print(evaluate.format_groups(report["groups"]["hybrid"]))
         print("\nabstention calibration (hybrid, dense margin): at most X of answerable rejected ->")
         for f, c in report["calibration"].items():
             if c:

@@ -97,6 +97,7 @@ def run(assistant, questions: Sequence[dict], modes: Sequence[str] = MODES, k: i
             quoted = quoted_text(answer)
             rows.append({
                 "id": q["id"],
+                "lang": q.get("lang", ""),
                 "answerable": bool(evidence),
                 "rel": rel,
                 "n_relevant": sum(relevance(all_texts, evidence)) if evidence else 0,
@@ -141,6 +142,43 @@ def calibrate(rows: Sequence[dict], max_false_reject: float = 0.05, key: str = "
 COLUMNS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "answer_contains_evidence",
            "citation_accuracy", "unanswerable_rejected", "answerable_rejected", "mean_answer_chars",
            "p50_ms", "p95_ms")
+
+
+GROUP_COLUMNS = ("hit@5", "mrr", "answer_contains_evidence", "citation_accuracy",
+                 "unanswerable_rejected", "answerable_rejected")
+
+
+def _id_number(qid: str) -> int | None:
+    digits = "".join(ch for ch in str(qid) if ch.isdigit())
+    return int(digits) if digits else None
+
+
+def groups(rows: Sequence[dict]) -> dict[str, dict]:
+    """Metrics per language and per half of the set (odd / even question ids: a check that a
+    number does not come from one half only), from the per-question rows."""
+    parts: dict[str, list[dict]] = {}
+    for r in rows:
+        if r.get("lang"):
+            parts.setdefault(f"lang {r['lang']}", []).append(r)
+        n = _id_number(r["id"])
+        if n is not None:
+            parts.setdefault("odd ids" if n % 2 else "even ids", []).append(r)
+    out = {}
+    for name, part in sorted(parts.items()):
+        metrics = retrieval_metrics([r for r in part if r["answerable"]])
+        metrics.update(answer_metrics(part))
+        out[name] = {"questions": len(part), **{c: metrics[c] for c in GROUP_COLUMNS}}
+    return out
+
+
+def format_groups(by_group: dict[str, dict]) -> str:
+    """A plain-text table: one row per group, one column per metric."""
+    short = {"answer_contains_evidence": "contains", "citation_accuracy": "cited",
+             "unanswerable_rejected": "unans.rej", "answerable_rejected": "ans.rej"}
+    lines = ["group".ljust(12) + "n".rjust(5) + "".join(short.get(c, c).rjust(10) for c in GROUP_COLUMNS)]
+    for name, m in by_group.items():
+        lines.append(name.ljust(12) + str(m["questions"]).rjust(5) + "".join(f"{m[c]:10.3f}" for c in GROUP_COLUMNS))
+    return "\n".join(lines)
 
 
 def format_table(report: dict) -> str:

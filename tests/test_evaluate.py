@@ -41,3 +41,22 @@ def test_answer_metrics_and_calibration():
     assert m["answerable_rejected"] == 0.5
     c = ev.calibrate(rows, 0.0)
     assert c["threshold"] == 0.02 and c["unanswerable_rejected"] == 1.0 and c["answerable_rejected"] == 0.0
+
+
+def test_groups_split_by_language_and_id_parity():
+    from rag.evaluate import format_groups, groups
+
+    def row(qid, lang, answerable, first_hit, abstained, contains):
+        return {"id": qid, "lang": lang, "answerable": answerable, "rel": [first_hit, False] if answerable else [],
+                "n_relevant": 1 if answerable else 0, "abstained": abstained, "contains": contains,
+                "cited": contains, "length": 10}
+
+    rows = [row("q001", "zh", True, True, False, True), row("q002", "en", True, False, False, False),
+            row("q003", "zh", False, False, True, False), row("q004", "en", False, False, False, False)]
+    g = groups(rows)
+    assert set(g) == {"lang zh", "lang en", "odd ids", "even ids"}
+    assert g["lang zh"]["questions"] == 2 and g["lang zh"]["mrr"] == 1.0 and g["lang zh"]["unanswerable_rejected"] == 1.0
+    assert g["lang en"]["mrr"] == 0.0 and g["lang en"]["unanswerable_rejected"] == 0.0
+    assert g["odd ids"]["answer_contains_evidence"] == 1.0 and g["even ids"]["answer_contains_evidence"] == 0.0
+    table = format_groups(g)
+    assert "lang en" in table and "unans.rej" in table and len(table.splitlines()) == 5
