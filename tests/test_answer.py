@@ -155,7 +155,7 @@ def test_a_repeat_is_judged_on_the_text_not_the_cosine():
 def test_a_clause_ending_in_a_semicolon_is_quoted_with_its_completion(fake_assistant):
     import numpy as np
 
-    from rag.answer import pick_sentences
+    from rag.answer import MAX_CHARS, pick_sentences
     from rag.records import Hit
 
     a = fake_assistant
@@ -164,7 +164,8 @@ def test_a_clause_ending_in_a_semicolon_is_quoted_with_its_completion(fake_assis
     clause = next(j for j in js if a.sentences.sentences[j].text.endswith("；"))
     sims = np.full(len(a.sentences.sentences), -1.0, dtype=np.float32)
     sims[clause] = 1.0  # only the clause matches the question
-    picked = pick_sentences(a, "北约和欧盟在哪些领域合作？", [Hit(p, 1.0)], np.zeros(a.encoder.dim, np.float32),
+    assert len(p.text) > MAX_CHARS  # else the passage is quoted whole anyway
+    picked = pick_sentences(a, "北约和欧盟在什么领域合作？", [Hit(p, 1.0)], np.zeros(a.encoder.dim, np.float32),
                             {}, sims)
     texts = [s.text for s in picked]
     assert texts[0].endswith("；") and texts[1].startswith("如军事机动性")
@@ -191,3 +192,41 @@ def test_a_question_citing_an_article_the_documents_never_cite_abstains(fake_ass
     ans = a.ask("《北大西洋公约》第4条规定了什么？")
     assert ans.abstained and ans.signals.unknown_references == ("第4条",)
     assert a.ask("《北大西洋公约》第5条规定了什么？").signals.unknown_references == ()
+
+
+def _pick_with_one_sentence_matching(a, passage_id, which=0):
+    import numpy as np
+
+    from rag.answer import pick_sentences
+    from rag.records import Hit
+
+    p = a.lookup(passage_id)
+    js = a.sentences.by_passage[a.passage_index(p.id)]
+    sims = np.full(len(a.sentences.sentences), -1.0, dtype=np.float32)
+    sims[js[which]] = 1.0  # only this sentence matches the question
+    picked = pick_sentences(a, "问题？", [Hit(p, 1.0)], np.zeros(a.encoder.dim, np.float32), {}, sims)
+    return p, js, picked
+
+
+def test_a_short_passage_is_quoted_whole(fake_assistant):
+    from rag.answer import MAX_CHARS
+
+    a = fake_assistant
+    short = next(p for p in a.passages
+                 if len(p.text) <= MAX_CHARS and len(a.sentences.by_passage[a.passage_index(p.id)]) >= 2)
+    p, js, picked = _pick_with_one_sentence_matching(a, short.id, which=1)
+    assert [s.text for s in picked] == [a.sentences.sentences[j].text for j in js]  # whole, in order
+    long = next(p for p in a.passages
+                if len(p.text) > MAX_CHARS and len(a.sentences.by_passage[a.passage_index(p.id)]) >= 4)
+    p, js, picked = _pick_with_one_sentence_matching(a, long.id, which=1)
+    assert len(picked) < len(js)  # a long passage still gives only its best sentences
+
+
+def test_a_count_is_not_answered_by_a_date():
+    from rag.answertype import missing
+
+    assert missing("北约反应部队计划编入多少兵力？", "该部队将至迟在2004年10月前建立初步作战能力。") == "number"
+    assert missing("How many troops will the force have?", "It will be ready by 2006.") == "number"
+    assert missing("北约反应部队计划编入多少兵力？", "2004年10月前部署两万人。") == ""
+    assert missing("这项任务持续了多少年？", "这项任务持续了二十年。") == ""
+    assert missing("这项任务持续了多少个月？", "这项任务持续了6个月。") == ""
