@@ -188,16 +188,6 @@ def pick_sentences(assistant: Assistant, question: str, hits: list[Hit], query_v
         chosen.append(c)
         length += n
     chosen_js = {c[2] for c in chosen}
-    # A passage short enough to fit the answer's budget is quoted whole when its best
-    # sentence leads: the sentence the question names is often not the one that answers it
-    # ("在哪座城市召开的首脑会议上获得批准" picks the approval sentence, the city is in the next).
-    top = cands[0]
-    best_passage = table.sentences[top[2]].passage_index
-    if len(assistant.passages[best_passage].text) <= max_chars:
-        for j in table.by_passage[best_passage]:
-            if j not in chosen_js:
-                chosen.append((top[0], top[1], j))
-                chosen_js.add(j)
     for c in list(chosen):  # a clause ending in "；" is quoted with the clause that completes it
         j = c[2]
         while (table.sentences[j].text.endswith(CLAUSE_ENDS) and j + 1 < len(table.sentences)

@@ -194,34 +194,6 @@ def test_a_question_citing_an_article_the_documents_never_cite_abstains(fake_ass
     assert a.ask("《北大西洋公约》第5条规定了什么？").signals.unknown_references == ()
 
 
-def _pick_with_one_sentence_matching(a, passage_id, which=0):
-    import numpy as np
-
-    from rag.answer import pick_sentences
-    from rag.records import Hit
-
-    p = a.lookup(passage_id)
-    js = a.sentences.by_passage[a.passage_index(p.id)]
-    sims = np.full(len(a.sentences.sentences), -1.0, dtype=np.float32)
-    sims[js[which]] = 1.0  # only this sentence matches the question
-    picked = pick_sentences(a, "问题？", [Hit(p, 1.0)], np.zeros(a.encoder.dim, np.float32), {}, sims)
-    return p, js, picked
-
-
-def test_a_short_passage_is_quoted_whole(fake_assistant):
-    from rag.answer import MAX_CHARS
-
-    a = fake_assistant
-    short = next(p for p in a.passages
-                 if len(p.text) <= MAX_CHARS and len(a.sentences.by_passage[a.passage_index(p.id)]) >= 2)
-    p, js, picked = _pick_with_one_sentence_matching(a, short.id, which=1)
-    assert [s.text for s in picked] == [a.sentences.sentences[j].text for j in js]  # whole, in order
-    long = next(p for p in a.passages
-                if len(p.text) > MAX_CHARS and len(a.sentences.by_passage[a.passage_index(p.id)]) >= 4)
-    p, js, picked = _pick_with_one_sentence_matching(a, long.id, which=1)
-    assert len(picked) < len(js)  # a long passage still gives only its best sentences
-
-
 def test_a_count_is_not_answered_by_a_date():
     from rag.answertype import missing
 

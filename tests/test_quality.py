@@ -33,7 +33,7 @@ def test_retrieval_floors(report):
 
 def test_answer_floors(report):
     m = report["modes"]["hybrid"]["metrics"]
-    assert m["answer_contains_evidence"] >= 0.83 and m["citation_accuracy"] >= 0.87, m
+    assert m["answer_contains_evidence"] >= 0.80 and m["citation_accuracy"] >= 0.85, m
     assert m["answerable_rejected"] <= 0.05 and m["unanswerable_rejected"] >= 0.85, m
 
 
