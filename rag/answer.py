@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import answertype
+from .lexical import CJK
 from .records import Answer, Citation, Hit, Passage, Signals
 from .sentences import SENTENCE_SPLIT_VERSION, split_sentences
 
@@ -45,7 +46,6 @@ NAME_MARGIN = 0.04
 BACKGROUND = Path(__file__).with_name("data") / "background.txt"
 NOT_FOUND = {"zh": "文件中没有找到相关内容。", "en": "The documents do not contain an answer to this question."}
 LIST_CUES = re.compile(r"哪些|哪几|有什么|列举|包括什么|几项|几个|which|what are|list|name the", re.I)
-CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)

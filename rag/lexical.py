@@ -62,7 +62,7 @@ def words(text: str) -> list[str]:
 NAME_TAGS = {"ns", "nr", "nrt", "nt"}  # jieba POS tags of place, person and organisation names
 GENERIC_NAMES = frozenset({"城市", "国家", "地区", "首都"})  # common nouns jieba tags as places
 YEAR = re.compile(r"(?:19|20)\d\d")
-CJK = re.compile(r"[\u3400-\u9fff]")
+CJK = re.compile(r"[\u3400-\u9fff]")  # a CJK ideograph: Chinese text (shared by answer and library)
 LATIN = re.compile(r"[A-Za-z]{2}")
 
 

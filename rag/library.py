@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from .ingest import AUTO_PARSER, CATALOG_NAME, CorpusError, load_catalog
+from .lexical import CJK, words
 
 FILES = "files"
-CJK = re.compile(r"[\u3400-\u9fff]")
 DOC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 MAX_TITLE = 200
 
@@ -50,12 +50,10 @@ def slug_id(text: str, limit: int = 24) -> str:
     if CJK.search(text):
         from pypinyin import Style, lazy_pinyin
 
-        from .lexical import words as cut
-
-        text = " ".join("".join(lazy_pinyin(w, style=Style.NORMAL)) for w in cut(text))
-    words = re.sub(r"[^A-Za-z0-9]+", " ", text).upper().split()
-    out = words[0][:limit] if words else "DOC"
-    for w in words[1:]:
+        text = " ".join("".join(lazy_pinyin(w, style=Style.NORMAL)) for w in words(text))
+    parts = re.sub(r"[^A-Za-z0-9]+", " ", text).upper().split()
+    out = parts[0][:limit] if parts else "DOC"
+    for w in parts[1:]:
         if len(out) + 1 + len(w) > limit:
             break
         out += f"-{w}"
