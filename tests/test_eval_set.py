@@ -1,4 +1,6 @@
-"""Sanity checks for the hand-written evaluation set ``eval/questions.jsonl`` (no model needed)."""
+"""Sanity checks for the hand-written question sets (no model needed): ``eval/questions.jsonl``,
+the set the system was tuned on, and ``eval/heldout.jsonl``, written later without looking at
+the system's answers."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-QUESTIONS = ROOT / "eval" / "questions.jsonl"
+SETS = {"questions": ROOT / "eval" / "questions.jsonl", "heldout": ROOT / "eval" / "heldout.jsonl"}
+# at least this many questions, unanswerable ones and English ones
+MIX = {"questions": (80, 15, 15), "heldout": (50, 15, 10)}
 DOC_FILES = {
     "SC2022": ROOT / "corpus" / "nato-strategic-concept-2022.zh.txt",
     "S2003-85": ROOT / "corpus" / "un-s-2003-85-nato-counter-terrorism.zh.txt",
@@ -45,29 +49,34 @@ def doc_content(doc: str) -> str:
 
 
 @cache
-def load_questions() -> list[dict]:
-    lines = QUESTIONS.read_text(encoding="utf-8").splitlines()
+def load_questions(name: str) -> list[dict]:
+    lines = SETS[name].read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 
 def answerable() -> list[dict]:
-    return [q for q in load_questions() if q["type"] != "unanswerable"]
+    return [q for name in SETS for q in load_questions(name) if q["type"] != "unanswerable"]
 
 
-def test_every_line_is_a_json_object():
-    for n, line in enumerate(QUESTIONS.read_text(encoding="utf-8").splitlines(), 1):
+per_set = pytest.mark.parametrize("name", list(SETS))
+
+
+@per_set
+def test_every_line_is_a_json_object(name):
+    for n, line in enumerate(SETS[name].read_text(encoding="utf-8").splitlines(), 1):
         assert line.strip(), f"blank line {n}"
         assert isinstance(json.loads(line), dict), f"line {n} is not an object"
         assert "\\u" not in line, f"line {n}: write Chinese unescaped (ensure_ascii=False)"
 
 
-def test_ids_are_unique():
-    ids = [q["id"] for q in load_questions()]
+def test_ids_are_unique_across_both_sets():
+    ids = [q["id"] for name in SETS for q in load_questions(name)]
     assert [i for i, c in Counter(ids).items() if c > 1] == []
 
 
-def test_fields_and_values():
-    for q in load_questions():
+@per_set
+def test_fields_and_values(name):
+    for q in load_questions(name):
         assert set(q) == FIELDS, q["id"]
         assert isinstance(q["question"], str) and q["question"].strip(), q["id"]
         assert q["lang"] in LANGS, q["id"]
@@ -77,15 +86,18 @@ def test_fields_and_values():
         assert all(isinstance(s, str) and s.strip() for s in q["evidence"]), q["id"]
 
 
-def test_set_size_and_mix():
-    qs = load_questions()
-    assert len(qs) >= 80
-    assert sum(q["type"] == "unanswerable" for q in qs) >= 15
-    assert sum(q["lang"] == "en" for q in qs) >= 15
+@per_set
+def test_set_size_and_mix(name):
+    qs = load_questions(name)
+    total, unanswerable, english = MIX[name]
+    assert len(qs) >= total
+    assert sum(q["type"] == "unanswerable" for q in qs) >= unanswerable
+    assert sum(q["lang"] == "en" for q in qs) >= english
 
 
-def test_unanswerable_questions_have_no_evidence_and_no_doc():
-    for q in load_questions():
+@per_set
+def test_unanswerable_questions_have_no_evidence_and_no_doc(name):
+    for q in load_questions(name):
         if q["type"] == "unanswerable":
             assert q["evidence"] == [] and q["doc"] is None, q["id"]
 
