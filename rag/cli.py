@@ -141,10 +141,11 @@ def cmd_docs(args) -> int:
 def cmd_eval(args) -> int:
     from . import evaluate
 
+    questions = evaluate.load_question_sets([Path(p) for p in args.questions])  # bad files fail fast
     a = _load(args)
-    questions = evaluate.load_questions(Path(args.questions))
     report = evaluate.run(a, questions, modes=args.modes, k=10)
     report["model_id"] = a.encoder.model_id
+    report["question_sets"] = list(args.questions)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
@@ -223,7 +224,8 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_docs)
 
     s = sub.add_parser("eval", help="run the evaluation set and write a report")
-    s.add_argument("--questions", default=str(Path("eval") / "questions.jsonl"))
+    s.add_argument("--questions", nargs="+", default=[str(Path("eval") / "questions.jsonl")],
+                   metavar="JSONL", help="one or more question sets, scored as one (default: eval/questions.jsonl)")
     s.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     s.add_argument("--out", default=str(Path("eval") / "reports" / "eval.json"))
     s.set_defaults(func=cmd_eval)

@@ -15,14 +15,49 @@ KS = (1, 3, 5, 10)
 
 
 def load_questions(path: Path) -> list[dict]:
-    """Read a JSONL question set (one object per line)."""
-    rows = []
+    """Read a JSONL question set (one object per line: ``id``, ``question``, ``evidence``).
+
+    Raises ValueError naming the file and line for anything :func:`run` could not use:
+    a line that is not a JSON object, a missing or empty id or question, evidence that is
+    not a list of strings, a repeated id, or no question at all.
+    """
+    rows: list[dict] = []
+    seen: dict[str, int] = {}
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except ValueError as e:
-                raise ValueError(f"{path}:{n}: not JSON ({e})") from None
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            row = json.loads(line)
+        except ValueError as e:
+            raise ValueError(f"{where}: not JSON ({e})") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{where}: not a JSON object")
+        for key in ("id", "question"):
+            if not isinstance(row.get(key), str) or not row[key].strip():
+                raise ValueError(f"{where}: {key!r} must be a non-empty string")
+        evidence = row.get("evidence", [])
+        if not isinstance(evidence, list) or not all(isinstance(e, str) and e.strip() for e in evidence):
+            raise ValueError(f"{where}: 'evidence' must be a list of non-empty strings")
+        if row["id"] in seen:
+            raise ValueError(f"{where}: id {row['id']!r} already used on line {seen[row['id']]}")
+        seen[row["id"]] = n
+        rows.append(row)
+    if not rows:
+        raise ValueError(f"{path}: no questions")
+    return rows
+
+
+def load_question_sets(paths: Sequence[Path]) -> list[dict]:
+    """Several question sets as one (ids must be unique across them)."""
+    rows: list[dict] = []
+    where: dict[str, Path] = {}
+    for path in paths:
+        for row in load_questions(path):
+            if row["id"] in where:
+                raise ValueError(f"{path}: id {row['id']!r} is also in {where[row['id']]}")
+            where[row["id"]] = path
+            rows.append(row)
     return rows
 
 

@@ -68,3 +68,23 @@ def test_help_is_instant_and_lists_commands(capsys):
     out = capsys.readouterr().out
     for cmd in ("index", "ask", "cite", "eval", "serve"):
         assert cmd in out
+
+
+def test_eval_scores_several_question_sets_as_one(fake_cli, capsys, tmp_path):
+    a, b, out = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "report.json"
+    a.write_text('{"id": "a1", "question": "北约的三大核心任务是什么？", "evidence": ["三大核心任务"]}\n',
+                 encoding="utf-8")
+    b.write_text('{"id": "b1", "question": "今天天气怎么样？", "evidence": []}\n', encoding="utf-8")
+    code, stdout, _ = run(capsys, "eval", "--modes", "lexical", "--questions", str(a), str(b), "--out", str(out))
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert code == 0 and "mrr" in stdout
+    assert report["questions"] == 2 and report["question_sets"] == [str(a), str(b)]
+    assert [r["id"] for r in report["modes"]["lexical"]["rows"]] == ["a1", "b1"]
+
+
+@pytest.mark.parametrize("text", ['{"id": "x1"}\n', "[1, 2]\n", ""])
+def test_eval_refuses_a_bad_question_set_in_one_line(fake_cli, capsys, tmp_path, text):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(text, encoding="utf-8")
+    code, _, err = run(capsys, "eval", "--questions", str(path), "--out", str(tmp_path / "r.json"))
+    assert code == 2 and str(path) in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -1,4 +1,8 @@
-"""Metric functions over plain data."""
+"""Metric functions over plain data, and reading question sets."""
+
+import re
+
+import pytest
 
 from rag import evaluate as ev
 
@@ -60,3 +64,33 @@ def test_groups_split_by_language_and_id_parity():
     assert g["odd ids"]["answer_contains_evidence"] == 1.0 and g["even ids"]["answer_contains_evidence"] == 0.0
     table = format_groups(g)
     assert "lang en" in table and "unans.rej" in table and len(table.splitlines()) == 5
+
+
+BAD_SETS = [
+    ("not json\n", ":1: not JSON"),
+    ("[1, 2]\n", ":1: not a JSON object"),
+    ('{"id": "x1"}\n', "'question' must be a non-empty string"),
+    ('{"question": "北约?"}\n', "'id' must be a non-empty string"),
+    ('{"id": "x1", "question": "北约?", "evidence": "北约"}\n', "'evidence' must be a list"),
+    ('{"id": "x1", "question": "北约?"}\n{"id": "x1", "question": "欧盟?"}\n', ":2: id 'x1' already used on line 1"),
+    ("\n\n", "no questions"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD_SETS)
+def test_a_question_set_run_cannot_use_is_refused_with_file_and_line(tmp_path, text, message):
+    path = tmp_path / "set.jsonl"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=re.escape(message)) as e:
+        ev.load_questions(path)
+    assert str(path) in str(e.value)
+
+
+def test_question_sets_are_joined_with_ids_unique_across_them(tmp_path):
+    a, b, c = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "c.jsonl"
+    a.write_text('{"id": "a1", "question": "北约?", "evidence": []}\n', encoding="utf-8")
+    b.write_text('{"id": "b1", "question": "欧盟?", "evidence": ["欧洲联盟"]}\n', encoding="utf-8")
+    c.write_text('{"id": "a1", "question": "俄罗斯?"}\n', encoding="utf-8")
+    assert [q["id"] for q in ev.load_question_sets([a, b])] == ["a1", "b1"]
+    with pytest.raises(ValueError, match="'a1' is also in"):
+        ev.load_question_sets([a, c])
