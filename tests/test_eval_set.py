@@ -1,6 +1,6 @@
 """Sanity checks for the hand-written question sets (no model needed): ``eval/questions.jsonl``,
-the set the system was tuned on, and ``eval/heldout.jsonl``, written later without looking at
-the system's answers."""
+the set the system was tuned on, and ``eval/heldout.jsonl`` and ``eval/blind.jsonl``, written
+later without looking at the system's answers (see eval/README.md)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-SETS = {"questions": ROOT / "eval" / "questions.jsonl", "heldout": ROOT / "eval" / "heldout.jsonl"}
+SETS = {name: ROOT / "eval" / f"{name}.jsonl" for name in ("questions", "heldout", "blind")}
 # at least this many questions, unanswerable ones and English ones
-MIX = {"questions": (80, 15, 15), "heldout": (50, 15, 10)}
+MIX = {"questions": (80, 15, 15), "heldout": (50, 15, 10), "blind": (40, 15, 10)}
 DOC_FILES = {
     "SC2022": ROOT / "corpus" / "nato-strategic-concept-2022.zh.txt",
     "S2003-85": ROOT / "corpus" / "un-s-2003-85-nato-counter-terrorism.zh.txt",
