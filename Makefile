@@ -43,8 +43,10 @@ test-fast: install
 fuzz: install
 	FUZZ_EXAMPLES=3000 $(BIN)/python -m pytest -q tests/test_robustness.py -k survives
 
+# The tuning set, then the two sets written later without seeing the system (eval/README.md).
 eval: install
 	$(BIN)/rag eval
+	$(BIN)/rag eval --questions eval/heldout.jsonl eval/blind.jsonl --out eval/reports/unseen.json
 
 lint: install
 	$(BIN)/ruff check rag ui tests
