@@ -49,7 +49,8 @@ def load_questions(path: Path) -> list[dict]:
 
 
 def load_question_sets(paths: Sequence[Path]) -> list[dict]:
-    """Several question sets as one (ids must be unique across them)."""
+    """Several question sets as one (ids must be unique across them); with more than one,
+    each question's ``set`` is its file's name without the extension (:func:`groups`)."""
     rows: list[dict] = []
     where: dict[str, Path] = {}
     for path in paths:
@@ -57,7 +58,7 @@ def load_question_sets(paths: Sequence[Path]) -> list[dict]:
             if row["id"] in where:
                 raise ValueError(f"{path}: id {row['id']!r} is also in {where[row['id']]}")
             where[row["id"]] = path
-            rows.append(row)
+            rows.append({**row, "set": Path(path).stem} if len(paths) > 1 else row)
     return rows
 
 
@@ -133,6 +134,7 @@ def run(assistant, questions: Sequence[dict], modes: Sequence[str] = MODES, k: i
             rows.append({
                 "id": q["id"],
                 "lang": q.get("lang", ""),
+                **({"set": q["set"]} if q.get("set") else {}),
                 "answerable": bool(evidence),
                 "rel": rel,
                 "n_relevant": sum(relevance(all_texts, evidence)) if evidence else 0,
@@ -189,10 +191,13 @@ def _id_number(qid: str) -> int | None:
 
 
 def groups(rows: Sequence[dict]) -> dict[str, dict]:
-    """Metrics per language and per half of the set (odd / even question ids: a check that a
-    number does not come from one half only), from the per-question rows."""
+    """Metrics per question set (when several were run together), per language and per half
+    of the set (odd / even question ids: a check that a number does not come from one half
+    only), from the per-question rows."""
     parts: dict[str, list[dict]] = {}
     for r in rows:
+        if r.get("set"):
+            parts.setdefault(f"set {r['set']}", []).append(r)
         if r.get("lang"):
             parts.setdefault(f"lang {r['lang']}", []).append(r)
         n = _id_number(r["id"])

@@ -79,7 +79,7 @@ def test_eval_scores_several_question_sets_as_one(fake_cli, capsys, tmp_path):
     report = json.loads(out.read_text(encoding="utf-8"))
     assert code == 0 and "mrr" in stdout
     assert report["questions"] == 2 and report["question_sets"] == [str(a), str(b)]
-    assert [r["id"] for r in report["modes"]["lexical"]["rows"]] == ["a1", "b1"]
+    assert [(r["id"], r["set"]) for r in report["modes"]["lexical"]["rows"]] == [("a1", "a"), ("b1", "b")]
 
 
 @pytest.mark.parametrize("text", ['{"id": "x1"}\n', "[1, 2]\n", ""])

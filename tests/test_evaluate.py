@@ -64,6 +64,9 @@ def test_groups_split_by_language_and_id_parity():
     assert g["odd ids"]["answer_contains_evidence"] == 1.0 and g["even ids"]["answer_contains_evidence"] == 0.0
     table = format_groups(g)
     assert "lang en" in table and "unans.rej" in table and len(table.splitlines()) == 5
+    g = groups([{**r, "set": "heldout" if r["id"] < "q003" else "blind"} for r in rows])
+    assert g["set heldout"]["questions"] == 2 and g["set heldout"]["mrr"] == 0.5
+    assert g["set blind"]["unanswerable_rejected"] == 0.5
 
 
 BAD_SETS = [
@@ -91,6 +94,8 @@ def test_question_sets_are_joined_with_ids_unique_across_them(tmp_path):
     a.write_text('{"id": "a1", "question": "北约?", "evidence": []}\n', encoding="utf-8")
     b.write_text('{"id": "b1", "question": "欧盟?", "evidence": ["欧洲联盟"]}\n', encoding="utf-8")
     c.write_text('{"id": "a1", "question": "俄罗斯?"}\n', encoding="utf-8")
-    assert [q["id"] for q in ev.load_question_sets([a, b])] == ["a1", "b1"]
+    joined = ev.load_question_sets([a, b])
+    assert [(q["id"], q["set"]) for q in joined] == [("a1", "a"), ("b1", "b")]
+    assert "set" not in ev.load_question_sets([a])[0]
     with pytest.raises(ValueError, match="'a1' is also in"):
         ev.load_question_sets([a, c])
