@@ -65,6 +65,9 @@ class Assistant:
             f"{p.doc_title}\n{' '.join(p.section)}\n{p.text}" for p in self.passages).lower()
         self.references = answertype.references(self._corpus_text)  # articles/resolutions cited
         self.sentences = answering.SentenceTable(self.passages, sentence_vectors)
+        # likewise for sentences: the question's mean cosine over every sentence
+        self.sentence_mean_vector = (self.sentences.vectors.mean(axis=0) if len(self.sentences.vectors)
+                                     else np.zeros(encoder.dim, np.float32))
         # Sentences are stored passage by passage, so a passage's best sentence is a reduceat.
         self._sentence_starts = np.array(
             [self.sentences.by_passage[i][0] for i in range(len(self.passages))], dtype=np.int64)

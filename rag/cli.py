@@ -157,7 +157,7 @@ def cmd_eval(args) -> int:
         out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
         print("\nhybrid by group:")
         print(evaluate.format_groups(report["groups"]["hybrid"]))
-        print("\nabstention calibration (hybrid, dense margin): at most X of answerable rejected ->")
+        print("\nabstention calibration (hybrid, best sentence's margin): at most X of answerable rejected ->")
         for f, c in report["calibration"].items():
             if c:
                 print(f"  X={f:.2f}: threshold {c['threshold']:.4f} rejects "

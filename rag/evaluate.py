@@ -154,7 +154,7 @@ def run(assistant, questions: Sequence[dict], modes: Sequence[str] = MODES, k: i
     return report
 
 
-def abstention_curve(rows: Sequence[dict], key: str = "dense_margin") -> list[dict]:
+def abstention_curve(rows: Sequence[dict], key: str = "sentence_margin") -> list[dict]:
     """For each candidate threshold on a signal: the share of answerable and unanswerable
     questions that "abstain when signal < threshold" would reject."""
     ans = [r["signals"][key] for r in rows if r["answerable"] and r["signals"]]
@@ -169,7 +169,7 @@ def abstention_curve(rows: Sequence[dict], key: str = "dense_margin") -> list[di
     return out
 
 
-def calibrate(rows: Sequence[dict], max_false_reject: float = 0.05, key: str = "dense_margin") -> dict:
+def calibrate(rows: Sequence[dict], max_false_reject: float = 0.05, key: str = "sentence_margin") -> dict:
     """The threshold that rejects the most unanswerable questions while rejecting at most
     ``max_false_reject`` of the answerable ones."""
     ok = [c for c in abstention_curve(rows, key) if c["answerable_rejected"] <= max_false_reject]

@@ -80,6 +80,8 @@ class Signals:
     unknown_names: tuple[str, ...] = ()
     missing_answer: str = ""  # "date" / "number" / ...: asked for, absent from the picked sentences
     unknown_references: tuple[str, ...] = ()  # "第4条": cited by the question, never by the documents
+    # best sentence's cosine minus the question's mean cosine over all sentences (abstention)
+    sentence_margin: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -87,12 +87,16 @@ def test_abstention_rules():
     from rag.answer import ABSTAIN_MARGIN, NAME_MARGIN, should_abstain
     from rag.records import Signals
 
-    clear = Signals(0.9, ABSTAIN_MARGIN + 0.03, 0.5, "zh", 0.9, 0.8, ())
-    assert not should_abstain(clear)
-    assert should_abstain(Signals(0.9, ABSTAIN_MARGIN - 0.001, 0.5, "zh", 0.9, 0.8, ()))  # nothing stands out
-    assert should_abstain(Signals(0.9, 0.1, 0.5, "zh", 0.9, 0.95, ()))  # closer to everyday text: off-topic
-    assert should_abstain(Signals(0.9, NAME_MARGIN - 0.001, 0.5, "zh", 0.9, 0.8, ("维尔纽斯",)))
-    assert not should_abstain(Signals(0.9, NAME_MARGIN + 0.001, 0.5, "zh", 0.9, 0.8, ("维尔纽斯",)))
+    def sig(passage_margin=0.1, names=(), background=0.8, sentence_margin=ABSTAIN_MARGIN + 0.03):
+        return Signals(0.9, passage_margin, 0.5, "zh", 0.9, background, names, sentence_margin=sentence_margin)
+
+    assert not should_abstain(sig())
+    # nothing stands out: judged on the best sentence's margin, not the best passage's
+    assert should_abstain(sig(sentence_margin=ABSTAIN_MARGIN - 0.001))
+    assert not should_abstain(sig(passage_margin=0.0))
+    assert should_abstain(sig(background=0.95))  # closer to everyday text: off-topic
+    assert should_abstain(sig(passage_margin=NAME_MARGIN - 0.001, names=("维尔纽斯",)))
+    assert not should_abstain(sig(passage_margin=NAME_MARGIN + 0.001, names=("维尔纽斯",)))
 
 
 def test_unmentioned_names_and_years_are_found(fake_assistant):
@@ -135,8 +139,9 @@ def test_missing_answer_kind_abstains():
     from rag.answer import ABSTAIN_MARGIN, should_abstain
     from rag.records import Signals
 
-    assert should_abstain(Signals(0.9, ABSTAIN_MARGIN + 0.03, 0.5, "zh", 0.9, 0.8, (), "date"))
-    assert not should_abstain(Signals(0.9, ABSTAIN_MARGIN + 0.03, 0.5, "zh", 0.9, 0.8, (), ""))
+    clear = ABSTAIN_MARGIN + 0.03
+    assert should_abstain(Signals(0.9, 0.1, 0.5, "zh", 0.9, 0.8, (), "date", sentence_margin=clear))
+    assert not should_abstain(Signals(0.9, 0.1, 0.5, "zh", 0.9, 0.8, (), "", sentence_margin=clear))
 
 
 def test_a_repeat_is_judged_on_the_text_not_the_cosine():

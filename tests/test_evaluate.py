@@ -34,11 +34,11 @@ def test_percentile():
 def test_answer_metrics_and_calibration():
     rows = [
         {"answerable": True, "abstained": False, "contains": True, "cited": True, "length": 10,
-         "signals": {"dense_margin": 0.05}},
+         "signals": {"sentence_margin": 0.05}},
         {"answerable": True, "abstained": True, "contains": False, "cited": False, "length": 0,
-         "signals": {"dense_margin": 0.02}},
+         "signals": {"sentence_margin": 0.02}},
         {"answerable": False, "abstained": True, "contains": False, "cited": False, "length": 0,
-         "signals": {"dense_margin": 0.01}},
+         "signals": {"sentence_margin": 0.01}},
     ]
     m = ev.answer_metrics(rows)
     assert m["answer_contains_evidence"] == 0.5 and m["unanswerable_rejected"] == 1.0

@@ -134,6 +134,7 @@ def test_approximate_index_gives_the_exact_answers_when_candidates_cover_the_cor
             np.testing.assert_allclose([h.score for h in approx.hits], [h.score for h in exact.hits], atol=1e-5)
             if exact.signals is not None:
                 assert abs(approx.signals.dense_margin - exact.signals.dense_margin) < 1e-5
+                assert abs(approx.signals.sentence_margin - exact.signals.sentence_margin) < 1e-5
 
 
 def test_approximate_index_scores_candidates_exactly(fake_assistant, monkeypatch):
