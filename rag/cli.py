@@ -154,6 +154,7 @@ def cmd_eval(args) -> int:
         rows = report["modes"]["hybrid"]["rows"]
         report["groups"] = {m: evaluate.groups(v["rows"]) for m, v in report["modes"].items()}
         report["calibration"] = {f: evaluate.calibrate(rows, f) for f in (0.05, 0.10, 0.20)}
+        report["separation"] = {k: evaluate.separation(rows, k) for k in ("sentence_margin", "dense_margin")}
         out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
         print("\nhybrid by group:")
         print(evaluate.format_groups(report["groups"]["hybrid"]))
@@ -162,6 +163,10 @@ def cmd_eval(args) -> int:
             if c:
                 print(f"  X={f:.2f}: threshold {c['threshold']:.4f} rejects "
                       f"{c['unanswerable_rejected']:.2f} of unanswerable ({c['answerable_rejected']:.2f} answerable)")
+        sep = report["separation"]
+        if None not in sep.values():
+            print(f"  separation of unanswerable from answerable (AUC): best sentence's margin "
+                  f"{sep['sentence_margin']:.3f}, best passage's margin {sep['dense_margin']:.3f}")
     print(f"\nreport: {out}")
     return 0
 

@@ -169,6 +169,18 @@ def abstention_curve(rows: Sequence[dict], key: str = "sentence_margin") -> list
     return out
 
 
+def separation(rows: Sequence[dict], key: str) -> float | None:
+    """How well a signal tells unanswerable questions from answerable ones (ROC AUC): the
+    chance that a random unanswerable question scores lower than a random answerable one,
+    ties counting half; 0.5 is no better than chance. None without both kinds."""
+    ans = [r["signals"][key] for r in rows if r["answerable"] and r["signals"]]
+    una = [r["signals"][key] for r in rows if not r["answerable"] and r["signals"]]
+    if not ans or not una:
+        return None
+    wins = sum((u < a) + 0.5 * (u == a) for u in una for a in ans)
+    return wins / (len(ans) * len(una))
+
+
 def calibrate(rows: Sequence[dict], max_false_reject: float = 0.05, key: str = "sentence_margin") -> dict:
     """The threshold that rejects the most unanswerable questions while rejecting at most
     ``max_false_reject`` of the answerable ones."""

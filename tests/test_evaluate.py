@@ -99,3 +99,12 @@ def test_question_sets_are_joined_with_ids_unique_across_them(tmp_path):
     assert "set" not in ev.load_question_sets([a])[0]
     with pytest.raises(ValueError, match="'a1' is also in"):
         ev.load_question_sets([a, c])
+
+
+def test_separation_is_the_auc_of_a_signal():
+    def row(answerable, margin):
+        return {"answerable": answerable, "signals": {"m": margin}}
+
+    rows = [row(True, 0.05), row(True, 0.03), row(False, 0.01), row(False, 0.03)]
+    assert ev.separation(rows, "m") == (2 + 1 + 0.5) / 4  # 0.01 under both; 0.03 under one, tied with one
+    assert ev.separation([row(True, 0.05)], "m") is None
