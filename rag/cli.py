@@ -146,16 +146,16 @@ def cmd_eval(args) -> int:
     report = evaluate.run(a, questions, modes=args.modes, k=10)
     report["model_id"] = a.encoder.model_id
     report["question_sets"] = list(args.questions)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
-    print(evaluate.format_table(report))
     if "hybrid" in report["modes"]:
         rows = report["modes"]["hybrid"]["rows"]
         report["groups"] = {m: evaluate.groups(v["rows"]) for m, v in report["modes"].items()}
         report["calibration"] = {f: evaluate.calibrate(rows, f) for f in (0.05, 0.10, 0.20)}
         report["separation"] = {k: evaluate.separation(rows, k) for k in ("sentence_margin", "dense_margin")}
-        out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    print(evaluate.format_table(report))
+    if "hybrid" in report["modes"]:
         print("\nhybrid by group:")
         print(evaluate.format_groups(report["groups"]["hybrid"]))
         print("\nabstention calibration (hybrid, best sentence's margin): at most X of answerable rejected ->")

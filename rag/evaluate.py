@@ -154,11 +154,17 @@ def run(assistant, questions: Sequence[dict], modes: Sequence[str] = MODES, k: i
     return report
 
 
+def signal_values(rows: Sequence[dict], key: str) -> tuple[list[float], list[float]]:
+    """A signal's values for the answerable and for the unanswerable questions (rows with signals)."""
+    ans = [r["signals"][key] for r in rows if r["answerable"] and r["signals"]]
+    una = [r["signals"][key] for r in rows if not r["answerable"] and r["signals"]]
+    return ans, una
+
+
 def abstention_curve(rows: Sequence[dict], key: str = "sentence_margin") -> list[dict]:
     """For each candidate threshold on a signal: the share of answerable and unanswerable
     questions that "abstain when signal < threshold" would reject."""
-    ans = [r["signals"][key] for r in rows if r["answerable"] and r["signals"]]
-    una = [r["signals"][key] for r in rows if not r["answerable"] and r["signals"]]
+    ans, una = signal_values(rows, key)
     out = []
     for t in sorted(set(ans + una)):
         out.append({
@@ -173,8 +179,7 @@ def separation(rows: Sequence[dict], key: str) -> float | None:
     """How well a signal tells unanswerable questions from answerable ones (ROC AUC): the
     chance that a random unanswerable question scores lower than a random answerable one,
     ties counting half; 0.5 is no better than chance. None without both kinds."""
-    ans = [r["signals"][key] for r in rows if r["answerable"] and r["signals"]]
-    una = [r["signals"][key] for r in rows if not r["answerable"] and r["signals"]]
+    ans, una = signal_values(rows, key)
     if not ans or not una:
         return None
     wins = sum((u < a) + 0.5 * (u == a) for u in una for a in ans)
