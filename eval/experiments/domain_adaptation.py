@@ -29,6 +29,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from retrieval_variants import metrics  # noqa: E402
+
 from rag import Assistant, evaluate  # noqa: E402
 from rag.context import embedding_texts  # noqa: E402
 from rag.fusion import fuse  # noqa: E402
@@ -45,22 +49,9 @@ def ranking_metrics(a: Assistant, model, questions: list[dict]) -> dict[str, dic
         S = model.encode_document([s.text for s in a.sentences.sentences], normalize_embeddings=True,
                                   batch_size=32)
         Q = model.encode_query(texts, normalize_embeddings=True, batch_size=32)
-    plain = [p.text for p in a.passages]
-    out = {}
-    for mode in ("dense", "hybrid"):
-        rows = []
-        for q, t, v in zip(questions, texts, Q, strict=True):
-            d = 0.5 * (P @ v) + 0.5 * np.maximum.reduceat(S @ v, a._sentence_starts)
-            s = d if mode == "dense" else fuse(d, a.lexical.scores(t))
-            top = np.argsort(-s, kind="stable")[:10]
-            rows.append({"id": q["id"], "rel": evaluate.relevance([plain[i] for i in top], q["evidence"]),
-                         "n_relevant": sum(evaluate.relevance(plain, q["evidence"]))})
-        out[mode] = {
-            "all": evaluate.retrieval_metrics(rows),
-            "odd": evaluate.retrieval_metrics([r for r in rows if int(r["id"][1:]) % 2]),
-            "even": evaluate.retrieval_metrics([r for r in rows if not int(r["id"][1:]) % 2]),
-        }
-    return out
+    dense = [0.5 * (P @ v) + 0.5 * np.maximum.reduceat(S @ v, a._sentence_starts) for v in Q]
+    return {"dense": metrics(a, questions, lambda n, t: dense[n]),
+            "hybrid": metrics(a, questions, lambda n, t: fuse(dense[n], a.lexical.scores(t)))}
 
 
 def pairs(a: Assistant) -> list[tuple[str, str]]:
