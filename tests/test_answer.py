@@ -84,16 +84,17 @@ def test_abstention_text_in_question_language(fake_assistant, monkeypatch):
 
 
 def test_abstention_rules():
-    from rag.answer import ABSTAIN_MARGIN, NAME_MARGIN, should_abstain
+    from rag.answer import ABSTAIN_MARGIN, NAME_MARGIN, PASSAGE_MARGIN, should_abstain
     from rag.records import Signals
 
     def sig(passage_margin=0.1, names=(), background=0.8, sentence_margin=ABSTAIN_MARGIN + 0.03):
         return Signals(0.9, passage_margin, 0.5, "zh", 0.9, background, names, sentence_margin=sentence_margin)
 
     assert not should_abstain(sig())
-    # nothing stands out: judged on the best sentence's margin, not the best passage's
-    assert should_abstain(sig(sentence_margin=ABSTAIN_MARGIN - 0.001))
-    assert not should_abstain(sig(passage_margin=0.0))
+    # nothing stands out: neither the best sentence nor the best passage
+    assert should_abstain(sig(sentence_margin=ABSTAIN_MARGIN - 0.001, passage_margin=PASSAGE_MARGIN - 0.001))
+    assert not should_abstain(sig(sentence_margin=ABSTAIN_MARGIN - 0.001))  # the passage stands out
+    assert not should_abstain(sig(passage_margin=0.0))  # a sentence stands out
     assert should_abstain(sig(background=0.95))  # closer to everyday text: off-topic
     assert should_abstain(sig(passage_margin=NAME_MARGIN - 0.001, names=("维尔纽斯",)))
     assert not should_abstain(sig(passage_margin=NAME_MARGIN + 0.001, names=("维尔纽斯",)))

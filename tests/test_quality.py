@@ -61,7 +61,8 @@ def test_off_topic_and_unmentioned_names_are_not_answered(real_assistant, questi
 
 
 @pytest.mark.parametrize("question", ["北约的三大核心任务是什么？", "北约?", "What are NATO's core tasks?",
-                                      "伙伴关系反恐行动计划的目标是什么？"])
+                                      "伙伴关系反恐行动计划的目标是什么？", "How does NATO view China?",
+                                      "What does NATO say about China?"])
 def test_plain_questions_are_answered(real_assistant, question):
     assert not real_assistant.ask(question).abstained
 
