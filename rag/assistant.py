@@ -8,18 +8,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import answer as answering
-from . import answertype
-from .build import Source, collect_sources, sync
-from .encoder import Encoder, SentenceTransformerEncoder, model_name, slug
-from .fusion import fuse
-from .index import DenseIndex, is_exact, search_ids
-from .lexical import LexicalIndex
-from .paths import corpus_dir as default_corpus_dir
-from .paths import index_root
-from .paths import library_dir as default_library_dir
-from .question import check_options, clean_question
-from .records import Answer, Hit, Passage
+from rag.answers.compose import compose
+from rag.answers.corpus import AnswerCorpus
+from rag.index.store import DenseIndex, is_exact, search_ids
+from rag.index.sync import Source, collect_sources, sync
+from rag.models.encoder import Encoder, SentenceTransformerEncoder, model_name
+from rag.paths import corpus_dir as default_corpus_dir
+from rag.paths import index_root, slug
+from rag.paths import library_dir as default_library_dir
+from rag.question import check_options, clean_question
+from rag.records import Answer, Hit, Passage
+from rag.retrieval.fusion import fuse
+from rag.retrieval.lexical import LexicalIndex
 
 DENSE_SENTENCE_WEIGHT = 0.5  # dense score = mix of passage and best-sentence similarity
 # With an approximate index (past rag.index.EXACT_MAX passages) a question is scored exactly on
@@ -46,28 +46,20 @@ class Assistant:
         self.encoder = encoder
         self.sources: list[Source] = []  # the documents behind the index (set by load)
         self.paths: dict[str, Path] = {}  # corpus, library and index folders (set by load)
-        if hasattr(encoder, "warm_up"):
-            encoder.warm_up()  # loads the query model while the lexical index is built
         self.passages: list[Passage] = dense.passages
         self.lexical = lexical or LexicalIndex(self.passages)
         self._by_id = {p.id: i for i, p in enumerate(self.passages)}
         self.passage_vectors = dense.vectors()
-        # The question's mean cosine over the corpus is its cosine with this (used by abstention).
-        self.mean_vector = (self.passage_vectors.mean(axis=0) if len(self.passages)
-                            else np.zeros(encoder.dim, np.float32))
         self.approximate = not is_exact(dense.faiss_index)
         rng = np.random.default_rng(0)
         self.stats_rows = (np.sort(rng.choice(len(self.passages), min(len(self.passages), STATS_SAMPLE),
                                               replace=False)) if self.approximate else None)
+        # What the answer stage reads: sentences, corpus statistics, term weights, mentions.
+        self.corpus = AnswerCorpus(self.passages, sentence_vectors, background_vectors, self.lexical,
+                                   self.passage_vectors, encoder.dim)
+        self.sentences = self.corpus.sentences
         self.background_vectors = background_vectors
-        # Everything a reader sees: titles and headings count as mentions too.
-        self._corpus_text = "\n".join(
-            f"{p.doc_title}\n{' '.join(p.section)}\n{p.text}" for p in self.passages).lower()
-        self.references = answertype.references(self._corpus_text)  # articles/resolutions cited
-        self.sentences = answering.SentenceTable(self.passages, sentence_vectors)
-        # likewise for sentences: the question's mean cosine over every sentence
-        self.sentence_mean_vector = (self.sentences.vectors.mean(axis=0) if len(self.sentences.vectors)
-                                     else np.zeros(encoder.dim, np.float32))
+        self.references = self.corpus.references
         # Sentences are stored passage by passage, so a passage's best sentence is a reduceat.
         self._sentence_starts = np.array(
             [self.sentences.by_passage[i][0] for i in range(len(self.passages))], dtype=np.int64)
@@ -109,8 +101,8 @@ class Assistant:
         return assistant
 
     def library(self):
-        """The user's documents folder behind this assistant (a :class:`rag.library.Library`)."""
-        from .library import Library
+        """The user's documents folder behind this assistant (a :class:`rag.documents.library.Library`)."""
+        from rag.documents.library import Library
 
         return Library(self.paths.get("library") or default_library_dir())
 
@@ -149,8 +141,8 @@ class Assistant:
         return None if i is None else self.passages[i]
 
     def mentions(self, term: str) -> bool:
-        """Whether any passage contains ``term`` (case-insensitive)."""
-        return term.lower() in self._corpus_text
+        """Whether any passage, title or heading contains ``term`` (case-insensitive)."""
+        return self.corpus.mentions(term)
 
     def passage_index(self, passage_id: str) -> int:
         """Position of a passage (by exact id) in :attr:`passages`."""
@@ -256,9 +248,8 @@ class Assistant:
         lexical = self.lexical.scores(text) if mode != "dense" else None
         sims = self.similarities(query_vec, lexical)
         hits = self.search(text, top_k, mode, query_vec, sims, lexical)
-        return answering.compose(
-            question=text, hits=hits, mode=mode, notes=notes, assistant=self, query_vec=query_vec, sims=sims
-        )
+        return compose(question=text, hits=hits, mode=mode, notes=notes, corpus=self.corpus,
+                       query_vec=query_vec, sims=sims)
 
 
 def top_indices(scores: np.ndarray, k: int) -> np.ndarray:

@@ -7,12 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import RagError
-from .question import MODES
+from rag.errors import RagError
+from rag.question import MODES
 
 
 def _load(args, progress: bool = True):
-    from .assistant import Assistant
+    from rag.assistant import Assistant
 
     return Assistant.load(model=args.model, progress=progress, rebuild=getattr(args, "rebuild", False))
 
@@ -79,16 +79,16 @@ def cmd_list(args) -> int:
 
 
 def _library():
-    from .library import Library
-    from .paths import library_dir
+    from rag.documents.library import Library
+    from rag.paths import library_dir
 
     return Library(library_dir())
 
 
 def _seed_ids() -> set[str]:
     """Ids of the seed corpus's documents (the catalog only: no index or model needed)."""
-    from .ingest import load_catalog
-    from .paths import corpus_dir
+    from rag.documents.ingest import load_catalog
+    from rag.paths import corpus_dir
 
     return {e["doc_id"] for e in load_catalog(corpus_dir())}
 
@@ -139,7 +139,7 @@ def cmd_docs(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from . import evaluate
+    from rag.evaluation import evaluate
 
     questions = evaluate.load_question_sets([Path(p) for p in args.questions])  # bad files fail fast
     a = _load(args)
@@ -179,13 +179,13 @@ def cmd_serve(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import main as bench_main
+    from rag.bench.speed import main as bench_main
 
     return bench_main(args.bench_args)
 
 
 def cmd_bench_add(args) -> int:
-    from .addbench import main as bench_add_main
+    from rag.bench.add import main as bench_add_main
 
     return bench_add_main(args.bench_args)
 

@@ -15,3 +15,7 @@ class ModelError(RagError):
 
 class StaleIndexError(RagError):
     """The index is missing, corrupt or does not match the corpus/model."""
+
+
+class CorpusError(RagError, ValueError):
+    """The catalog or one of its documents is missing, malformed or unparsable."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DATA = Path(__file__).with_name("data")  # dictionaries and word lists shipped with the package
 
 
 def corpus_dir() -> Path:
@@ -27,3 +29,8 @@ def data_dir() -> Path:
 def library_dir() -> Path:
     """The user's own documents added with `rag add` (``RAG_LIBRARY_DIR`` overrides ``<data dir>/library``)."""
     return Path(os.environ.get("RAG_LIBRARY_DIR") or data_dir() / "library")
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a model name, for per-model index folders."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[:80] or "model"

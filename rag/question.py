@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .errors import QuestionError
+from rag.errors import QuestionError
 
 MAX_QUESTION_CHARS = 1000
 MODES = ("hybrid", "dense", "lexical")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag import QuestionError
-from rag.answer import language
-from rag.sentences import split_sentences
+from rag.answers.abstain import language
+from rag.text.sentences import split_sentences
 
 
 def parts(text):
@@ -74,7 +74,7 @@ def test_bad_options_are_clear_errors(fake_assistant, kwargs):
 
 
 def test_abstention_text_in_question_language(fake_assistant, monkeypatch):
-    from rag import answer
+    from rag.answers import compose as answer
 
     monkeypatch.setattr(answer, "should_abstain", lambda s: True)
     zh = fake_assistant.ask("北约的预算是多少？")
@@ -84,7 +84,7 @@ def test_abstention_text_in_question_language(fake_assistant, monkeypatch):
 
 
 def test_abstention_rules():
-    from rag.answer import ABSTAIN_MARGIN, NAME_MARGIN, PASSAGE_MARGIN, should_abstain
+    from rag.answers.abstain import ABSTAIN_MARGIN, NAME_MARGIN, PASSAGE_MARGIN, should_abstain
     from rag.records import Signals
 
     def sig(passage_margin=0.1, names=(), background=0.8, sentence_margin=ABSTAIN_MARGIN + 0.03):
@@ -101,7 +101,7 @@ def test_abstention_rules():
 
 
 def test_unmentioned_names_and_years_are_found(fake_assistant):
-    from rag.lexical import names_and_years
+    from rag.text.segment import names_and_years
 
     found = names_and_years("北约2023年维尔纽斯峰会作出了哪些决定？")
     assert "2023" in found and "维尔纽斯" in found
@@ -110,20 +110,20 @@ def test_unmentioned_names_and_years_are_found(fake_assistant):
 
 
 def test_list_intro_brings_its_items(fake_assistant):
-    from rag.answer import expand_lists
+    from rag.answers.pick import expand_lists
 
     a = fake_assistant
     i = a.passage_index("S2003-85-L2-4")
     intro = a.sentences.sentences[a.sentences.by_passage[i][-1]]
     assert intro.text.endswith("：")
-    out = expand_lists(a, [intro])
+    out = expand_lists(a.corpus, [intro])
     items = [a.passages[s.passage_index].id for s in out[1:]]
     assert items[0] == "S2003-85-L2-B1" and len(items) == 8 and all("-B" in x for x in items)
-    assert expand_lists(a, out) == out  # nothing added twice
+    assert expand_lists(a.corpus, out) == out  # nothing added twice
 
 
 def test_a_question_for_a_date_or_number_needs_one_in_the_quote():
-    from rag.answertype import expected, missing
+    from rag.answers.answertype import expected, missing
 
     assert expected("芬兰和瑞典是什么时候加入北约的？") == ("date",)
     assert expected("How many troops will the force have?") == ("number",)
@@ -137,7 +137,7 @@ def test_a_question_for_a_date_or_number_needs_one_in_the_quote():
 
 
 def test_missing_answer_kind_abstains():
-    from rag.answer import ABSTAIN_MARGIN, should_abstain
+    from rag.answers.abstain import ABSTAIN_MARGIN, should_abstain
     from rag.records import Signals
 
     clear = ABSTAIN_MARGIN + 0.03
@@ -146,7 +146,7 @@ def test_missing_answer_kind_abstains():
 
 
 def test_a_repeat_is_judged_on_the_text_not_the_cosine():
-    from rag.answer import adds_nothing
+    from rag.answers.pick import adds_nothing
 
     # e5 puts these two different statements at cosine 0.957; their text shares little
     assert not adds_nothing("北约的主要宗旨和最大责任是确保集体防御，抵御来自各方的一切威胁。",
@@ -161,7 +161,7 @@ def test_a_repeat_is_judged_on_the_text_not_the_cosine():
 def test_a_clause_ending_in_a_semicolon_is_quoted_with_its_completion(fake_assistant):
     import numpy as np
 
-    from rag.answer import MAX_CHARS, pick_sentences
+    from rag.answers.pick import MAX_CHARS, pick_sentences
     from rag.records import Hit
 
     a = fake_assistant
@@ -171,14 +171,14 @@ def test_a_clause_ending_in_a_semicolon_is_quoted_with_its_completion(fake_assis
     sims = np.full(len(a.sentences.sentences), -1.0, dtype=np.float32)
     sims[clause] = 1.0  # only the clause matches the question
     assert len(p.text) > MAX_CHARS  # else the passage is quoted whole anyway
-    picked = pick_sentences(a, "北约和欧盟在什么领域合作？", [Hit(p, 1.0)], np.zeros(a.encoder.dim, np.float32),
+    picked = pick_sentences(a.corpus, "北约和欧盟在什么领域合作？", [Hit(p, 1.0)], np.zeros(a.encoder.dim, np.float32),
                             {}, sims)
     texts = [s.text for s in picked]
     assert texts[0].endswith("；") and texts[1].startswith("如军事机动性")
 
 
 def test_percentages_years_and_articles():
-    from rag.answertype import expected, missing, references
+    from rag.answers.answertype import expected, missing, references
 
     assert "percent" in expected("各盟国把国内生产总值的百分之几用于国防？")
     assert missing("国防开支占百分之几？", "北约将确保防御开支增幅与挑战相适应，覆盖360度。") == "percent"
@@ -201,7 +201,7 @@ def test_a_question_citing_an_article_the_documents_never_cite_abstains(fake_ass
 
 
 def test_a_count_is_not_answered_by_a_date():
-    from rag.answertype import missing
+    from rag.answers.answertype import missing
 
     assert missing("北约反应部队计划编入多少兵力？", "该部队将至迟在2004年10月前建立初步作战能力。") == "number"
     assert missing("How many troops will the force have?", "It will be ready by 2006.") == "number"

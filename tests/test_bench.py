@@ -7,8 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from rag import bench, benchutil, scalebench, synthetic
-from rag.answer import split_passages
+from rag.bench import scale as scalebench
+from rag.bench import speed as bench
+from rag.bench import synthetic
+from rag.bench import util as benchutil
+from rag.text.sentences import split_passages
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +69,7 @@ def test_fitted_vectors_keep_the_reference_mean_direction(fake_assistant):
 
 
 def test_memo_tokenizer_matches_jieba(seed):
-    from rag.lexical import jieba_tokenizer
+    from rag.retrieval.lexical import jieba_tokenizer
 
     corpus = synthetic.synthetic_corpus(seed, 200, seed=4)
     base = jieba_tokenizer()

@@ -19,7 +19,7 @@ def fake_cli(monkeypatch, tmp_path):
 
     def load(cls, *args, model=None, **kwargs):
         if model and model != "fake":
-            from rag.encoder import SentenceTransformerEncoder
+            from rag.models.encoder import SentenceTransformerEncoder
 
             SentenceTransformerEncoder(model)  # raises ModelError for unknown names
         kwargs.update(corpus_dir=CORPUS, index_dir=tmp_path / "idx", encoder=enc)

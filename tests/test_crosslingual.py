@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.crosslingual import Glossary
-from rag.lexical import LexicalIndex
 from rag.records import Passage
+from rag.retrieval.crosslingual import Glossary
+from rag.retrieval.lexical import LexicalIndex
 
 GLOSSES = {
     "威慑": ["to intimidate an enemy by a display of military force", "deterrence"],

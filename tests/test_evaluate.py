@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from rag import evaluate as ev
+from rag.evaluation import evaluate as ev
 
 
 def test_relevance_ignores_whitespace():
@@ -48,7 +48,7 @@ def test_answer_metrics_and_calibration():
 
 
 def test_groups_split_by_language_and_id_parity():
-    from rag.evaluate import format_groups, groups
+    from rag.evaluation.evaluate import format_groups, groups
 
     def row(qid, lang, answerable, first_hit, abstained, contains):
         return {"id": qid, "lang": lang, "answerable": answerable, "rel": [first_hit, False] if answerable else [],

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from rag import formats
-from rag.formats import Block, Document, read_document_file
-from rag.ingest import CorpusError, squash
-from rag.paragraphs import chinese_number, derive_title, find_marker, parse_document, parse_file
-from rag.pdftext import join_pdf_lines
+from rag.documents import formats
+from rag.documents.formats import Block, Document, read_document_file
+from rag.documents.ingest import CorpusError, squash
+from rag.documents.paragraphs import chinese_number, derive_title, find_marker, parse_document, parse_file
+from rag.documents.pdftext import join_pdf_lines
 
 
 def _entry(doc_id: str, title: str) -> dict:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from rag import Assistant
-from rag.index import MANIFEST, PASSAGES, VECTORS
+from rag.index.store import MANIFEST, PASSAGES, VECTORS
 
 
 def load(corpus, idx, enc, notices=None):
@@ -90,7 +90,7 @@ def test_edited_corpus_triggers_rebuild(built, fake_encoder):
 def test_interrupted_build_keeps_previous_index(built, fake_encoder, monkeypatch):
     corpus, idx, a = built
     before = (idx / MANIFEST).read_text()
-    from rag import index as index_mod
+    from rag.index import store as index_mod
 
     def boom(*args, **kwargs):
         raise RuntimeError("killed mid-build")

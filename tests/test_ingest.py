@@ -1,4 +1,4 @@
-"""Tests of rag.ingest on the real corpus and on small synthetic inputs (no model)."""
+"""Tests of rag.documents.ingest on the real corpus and on small synthetic inputs (no model)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.ingest import (
+from rag.documents.ingest import (
     CorpusError,
     clean_inline,
     load_catalog,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag import Assistant, RagError, cli
-from rag.index import MANIFEST
+from rag.index.store import MANIFEST
 from tests.conftest import CORPUS, FakeEncoder
 
 DOC = """# 北极合作白皮书
@@ -258,13 +258,13 @@ def test_every_format_is_added_answered_cited_and_removed(setup):
     ("x" * 30, "X" * 24),
 ])
 def test_document_ids_come_from_file_names_chinese_in_pinyin(name, want):
-    from rag.library import DOC_ID, slug_id
+    from rag.documents.library import DOC_ID, slug_id
 
     assert slug_id(name) == want and DOC_ID.fullmatch(want)
 
 
 def test_seed_documents_cannot_be_removed(tmp_path):
-    from rag.library import Library, ProtectedDocumentError
+    from rag.documents.library import Library, ProtectedDocumentError
 
     with pytest.raises(ProtectedDocumentError, match="seed corpus"):
         Library(tmp_path).remove(" sc2022 ", protected={"SC2022"})

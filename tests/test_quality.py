@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag import evaluate
+from rag.evaluation import evaluate
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.model

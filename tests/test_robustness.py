@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag import Assistant, QuestionError, cli, evaluate
+from rag import Assistant, QuestionError, cli
+from rag.evaluation import evaluate
 from tests.conftest import ROOT
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))  # `make fuzz` raises this

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from rag.assistant import top_indices
-from rag.encoder import QueryCache
-from rag.index import DenseIndex, make_faiss_index, search_ids
+from rag.index.store import DenseIndex, make_faiss_index, search_ids
+from rag.models.encoder import QueryCache
 
 
 @pytest.mark.parametrize("n,k", [(10, 3), (5000, 1), (5000, 10), (5000, 4999), (5000, 6000)])
@@ -33,7 +33,7 @@ def test_query_cache_is_lru():
 
 
 def test_repeated_question_uses_the_cache(fake_assistant):
-    from rag.encoder import SentenceTransformerEncoder
+    from rag.models.encoder import SentenceTransformerEncoder
 
     enc = SentenceTransformerEncoder.__new__(SentenceTransformerEncoder)
     enc.cache, enc.dim, calls = QueryCache(8), 4, []
@@ -53,10 +53,11 @@ def test_similarities_once_give_the_same_answer(fake_assistant):
     a = fake_assistant
     q = "北约的三大核心任务是什么？"
     vec = a.encoder.encode_queries([q])[0]
-    from rag import answer as answering
+    from rag.answers.compose import compose
 
     hits = a.search(q, 5, "hybrid", vec)
-    plain = answering.compose(question=q, hits=hits, mode="hybrid", notes=[], assistant=a, query_vec=vec)
+    plain = compose(question=q, hits=hits, mode="hybrid", notes=[], corpus=a.corpus, query_vec=vec,
+                    sims=a.similarities(vec))
     shared = a.ask(q)
     assert shared.text == plain.text and shared.signals == plain.signals
     assert [h.passage.id for h in shared.hits] == [h.passage.id for h in hits]
@@ -86,7 +87,7 @@ def test_large_index_is_ivf_with_high_recall():
 
 
 def test_odd_dimensions_get_scalar_codes():
-    from rag.index import ivf_spec
+    from rag.index.store import ivf_spec
 
     assert ivf_spec(1024, 384) == "IVF1024,PQ192x4fs,RFlat" and ivf_spec(64, 15) == "IVF64,SQ8,RFlat"
 
@@ -94,7 +95,7 @@ def test_odd_dimensions_get_scalar_codes():
 def test_ivf_search_parameters_survive_a_write_and_read(tmp_path):
     import faiss
 
-    from rag.index import IVF_NPROBE, IVF_REFINE, tune
+    from rag.index.store import IVF_NPROBE, IVF_REFINE, tune
 
     vecs = np.random.default_rng(1).standard_normal((3000, 16)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
@@ -109,7 +110,7 @@ def _approximate_twin(a):
     import faiss
 
     from rag.assistant import Assistant
-    from rag.index import make_ivf_index
+    from rag.index.store import make_ivf_index
 
     index = make_ivf_index(a.passage_vectors, nlist=4)
     faiss.extract_index_ivf(index).nprobe = 4

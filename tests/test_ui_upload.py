@@ -272,7 +272,7 @@ def test_opening_the_documents_tab_or_choosing_a_file_starts_loading_the_passage
 def test_passage_model_is_loaded_once_in_the_background():
     import time
 
-    from rag.encoder import SentenceTransformerEncoder
+    from rag.models.encoder import SentenceTransformerEncoder
 
     enc = SentenceTransformerEncoder.__new__(SentenceTransformerEncoder)
     enc._model, enc._preparing, enc._lock, loads = None, False, threading.Lock(), []

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from rag import formats
+from rag.documents import formats
+from rag.documents.library import ProtectedDocumentError
 from rag.errors import RagError
-from rag.library import ProtectedDocumentError
 
 if TYPE_CHECKING:
     from rag import Assistant
@@ -47,7 +47,7 @@ class Current:
     """Holds the assistant the app uses now; replaced (never changed in place) after add/remove.
 
     With ``warm``, each assistant it holds builds its English glossary in the background
-    (~2 s, :mod:`rag.crosslingual`), so the first English question does not wait for it.
+    (~2 s, :mod:`rag.retrieval.crosslingual`), so the first English question does not wait for it.
     """
 
     def __init__(self, assistant: Assistant, warm: bool = False):

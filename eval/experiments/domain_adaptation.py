@@ -33,10 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from retrieval_variants import metrics  # noqa: E402
 
-from rag import Assistant, evaluate  # noqa: E402
-from rag.context import embedding_texts  # noqa: E402
-from rag.fusion import fuse  # noqa: E402
+from rag import Assistant
+from rag.documents.context import embedding_texts  # noqa: E402
+from rag.evaluation import evaluate  # noqa: E402
 from rag.question import clean_question  # noqa: E402
+from rag.retrieval.fusion import fuse  # noqa: E402
 
 
 def ranking_metrics(a: Assistant, model, questions: list[dict]) -> dict[str, dict]:

@@ -3,7 +3,7 @@
     .venv/bin/python eval/experiments/retrieval_variants.py [--questions eval/questions.jsonl]
 
 Every variant re-ranks the same passages for the same answerable questions; hit@k and MRR
-come from ``rag.evaluate`` (the numbers ``rag eval`` reports), overall and for odd / even
+come from ``rag.evaluation.evaluate`` (the numbers ``rag eval`` reports), overall and for odd / even
 question ids. The first row is the shipped ranking and must equal ``rag eval``'s hybrid row.
 
 - synonyms: each Chinese question word also scores its synonyms in the index vocabulary
@@ -29,10 +29,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from rag import Assistant, evaluate  # noqa: E402
-from rag.fusion import LEXICAL_WEIGHT, fuse, zscore  # noqa: E402
-from rag.lexical import LexicalIndex  # noqa: E402
+from rag import Assistant
+from rag.evaluation import evaluate  # noqa: E402
 from rag.question import clean_question  # noqa: E402
+from rag.retrieval.fusion import LEXICAL_WEIGHT, fuse, zscore  # noqa: E402
+from rag.retrieval.lexical import LexicalIndex  # noqa: E402
 
 Scorer = Callable[[int, str], np.ndarray]  # (question number, cleaned question) -> passage scores
 

@@ -4,7 +4,7 @@
 
 (needs scikit-learn: ``pip install -e '.[experiments]'``)
 
-For every answerable question, the candidate sentences are those ``rag.answer.pick_sentences``
+For every answerable question, the candidate sentences are those ``rag.answers.compose.pick_sentences``
 draws from (the top 5 hybrid passages). A sentence is a positive when it holds a gold evidence
 span. A logistic regression over sentence features is fitted on the odd ids and tested on the
 even ones, and the other way round; it is compared with the shipped score (cosine + 0.10 ·
@@ -16,7 +16,7 @@ term coverage + 0.02 / (1 + passage rank)) on
 
 Features: 0 cosine, 1 cosine minus the best candidate's, 2 term coverage, 3 1/(1+passage rank),
 4 passage hybrid score minus the best, 5 first sentence of its passage, 6 log length, 7 holds the
-kind of answer asked for (date / number: ``rag.answertype``), 8 a place asked for and a name in
+kind of answer asked for (date / number: ``rag.answers.answertype``), 8 a place asked for and a name in
 the sentence, 9 a list intro, 10 coverage of an English question's translated terms, 11 a "why"
 question and a purpose phrase (为了, 旨在, 有助于 …).
 """
@@ -34,11 +34,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from rag import Assistant, answertype, evaluate  # noqa: E402
-from rag import answer as A  # noqa: E402
-from rag.ingest import squash  # noqa: E402
-from rag.lexical import names_and_years  # noqa: E402
+from rag import Assistant  # noqa: E402
+from rag.answers import answertype  # noqa: E402
+from rag.answers import compose  # noqa: E402
+from rag.answers import pick as A  # noqa: E402
+from rag.documents.ingest import squash  # noqa: E402
+from rag.evaluation import evaluate  # noqa: E402
 from rag.question import clean_question  # noqa: E402
+from rag.retrieval.lexical import names_and_years  # noqa: E402
 
 PLACE = re.compile(r"哪座城市|哪个城市|哪里|何地|where|which city", re.I)
 WHY = re.compile(r"为什么|为何|原因|why", re.I)
@@ -52,7 +55,7 @@ def candidates(a: Assistant, question: str):
     lex = a.lexical.scores(question)
     sims = a.similarities(qv, lex)
     hits = a.search(question, A.CANDIDATE_PASSAGES, "hybrid", qv, sims, lex)
-    terms, translated = A.question_terms(a, question), a.lexical.translated_terms(question)
+    terms, translated = a.corpus.terms(question), a.lexical.translated_terms(question)
     kinds = answertype.expected(question)
     rows = [(rank, h.score, k, j) for rank, h in enumerate(hits)
             for k, j in enumerate(a.sentences.by_passage.get(a.passage_index(h.passage.id), []))]
@@ -113,13 +116,13 @@ def main() -> None:
                 res.append(best_is_positive(test, lambda d, m=m, f=feats: m.decision_function(d[0][:, f])))
             print(f"  learned {str(feats):22s} C={C:<4} {res[0]}/{len(folds[0][1])}  {res[1]}/{len(folds[1][1])}")
 
-    shipped_pick = A.pick_sentences
+    shipped_pick = compose.pick_sentences
     current: dict = {}
 
-    def pick(assistant, question, hits, query_vec, terms, sentence_sims=None):
-        base = shipped_pick(assistant, question, hits, query_vec, terms, sentence_sims)
-        X, js, _ = candidates(assistant, question)
-        s = assistant.sentences.sentences[js[int(np.argmax(current["m"].decision_function(X[:, current["f"]])))]]
+    def pick(corpus, question, hits, query_vec, terms, sentence_sims=None):
+        base = shipped_pick(corpus, question, hits, query_vec, terms, sentence_sims)
+        X, js, _ = candidates(a, question)
+        s = corpus.sentences.sentences[js[int(np.argmax(current["m"].decision_function(X[:, current["f"]])))]]
         if any((b.passage_index, b.start) == (s.passage_index, s.start) for b in base):
             return base
         limit = A.LIST_MAX_SENTENCES if A.LIST_CUES.search(question) else A.MAX_SENTENCES
@@ -131,7 +134,7 @@ def main() -> None:
         sub = [q for q in questions if q["id"] in test]
         m = evaluate.run(a, sub, modes=("hybrid",))["modes"]["hybrid"]["metrics"]
         print("  shipped                         " + "  ".join(f"{c} {m[c]:.3f}" for c in cols))
-    A.pick_sentences = pick
+    compose.pick_sentences = pick
     try:
         for feats in FEATURE_SETS[:3]:
             for cap in (True, False):
@@ -142,7 +145,7 @@ def main() -> None:
                     print(f"  learned first {str(feats):17s} {'capped' if cap else 'added '} "
                           + "  ".join(f"{c} {m[c]:.3f}" for c in cols))
     finally:
-        A.pick_sentences = shipped_pick
+        compose.pick_sentences = shipped_pick
 
 
 if __name__ == "__main__":

@@ -1,0 +1,64 @@
+"""Extractive answers: the picked sentences quoted with ``[n]`` citation markers, or a plain
+'not found' when the abstention rules say the documents do not answer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from rag.answers import answertype
+from rag.answers.abstain import language, should_abstain, signals
+from rag.answers.corpus import AnswerCorpus
+from rag.answers.pick import expand_lists, pick_sentences
+from rag.records import Answer, Citation, Hit, Passage
+from rag.text.normalize import CJK
+from rag.text.sentences import Sentence
+
+NOT_FOUND = {"zh": "文件中没有找到相关内容。", "en": "The documents do not contain an answer to this question."}
+
+
+def cite(corpus: AnswerCorpus, picked: list[Sentence]) -> tuple[str, tuple[Citation, ...]]:
+    """Answer text with ``[n]`` markers, and the citations behind the markers."""
+    order: list[int] = []
+    spans: dict[int, list[tuple[int, int]]] = {}
+    parts = []
+    for s in picked:
+        if s.passage_index not in spans:
+            order.append(s.passage_index)
+            spans[s.passage_index] = []
+        spans[s.passage_index].append((s.start, s.end))
+        parts.append(f"{s.text}[{order.index(s.passage_index) + 1}]")
+    citations = tuple(
+        Citation(p.id, citation_label(p), p.text, tuple(spans[pi]))
+        for pi in order
+        for p in [corpus.passages[pi]]
+    )
+    return "".join(parts) if language_of_parts(parts) == "zh" else " ".join(parts), citations
+
+
+def language_of_parts(parts: list[str]) -> str:
+    return "zh" if any(CJK.search(p) for p in parts) else "en"
+
+
+def citation_label(p: Passage) -> str:
+    """Label with the innermost section, e.g. 《北约2022战略概念》第21段 · 威慑和防御."""
+    return f"{p.label} · {p.section[-1]}" if p.section else p.label
+
+
+def compose(question: str, hits: list[Hit], mode: str, notes: list[str], corpus: AnswerCorpus,
+            query_vec: np.ndarray, sims: tuple[np.ndarray, np.ndarray]) -> Answer:
+    """Build the Answer: quoted sentences with citations, or a plain 'not found'.
+
+    ``sims``: the question's cosines with every passage and every sentence of ``corpus``.
+    """
+    lang = language(question)
+    terms = corpus.terms(question)
+    sig = signals(corpus, question, hits, query_vec, terms, sims) if hits else None
+    picked = expand_lists(corpus, pick_sentences(corpus, question, hits, query_vec, terms, sims[1])) if hits else []
+    if sig is not None:
+        sig = replace(sig, missing_answer=answertype.missing(question, "".join(s.text for s in picked)))
+    if sig is None or not picked or should_abstain(sig):
+        return Answer(question, NOT_FOUND[lang], (), tuple(hits), True, mode, tuple(notes), sig)
+    text, citations = cite(corpus, picked)
+    return Answer(question, text, citations, tuple(hits), False, mode, tuple(notes), sig)

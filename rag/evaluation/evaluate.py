@@ -1,0 +1,249 @@
+"""Evaluation: pure metric functions over plain data, and a runner that calls the assistant."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.documents.ingest import squash
+from rag.question import MODES
+
+KS = (1, 3, 5, 10)
+
+
+def load_questions(path: Path) -> list[dict]:
+    """Read a JSONL question set (one object per line: ``id``, ``question``, ``evidence``).
+
+    Raises ValueError naming the file and line for anything :func:`run` could not use:
+    a line that is not a JSON object, a missing or empty id or question, evidence that is
+    not a list of strings, a repeated id, or no question at all.
+    """
+    rows: list[dict] = []
+    seen: dict[str, int] = {}
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            row = json.loads(line)
+        except ValueError as e:
+            raise ValueError(f"{where}: not JSON ({e})") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{where}: not a JSON object")
+        for key in ("id", "question"):
+            if not isinstance(row.get(key), str) or not row[key].strip():
+                raise ValueError(f"{where}: {key!r} must be a non-empty string")
+        evidence = row.get("evidence", [])
+        if not isinstance(evidence, list) or not all(isinstance(e, str) and e.strip() for e in evidence):
+            raise ValueError(f"{where}: 'evidence' must be a list of non-empty strings")
+        if row["id"] in seen:
+            raise ValueError(f"{where}: id {row['id']!r} already used on line {seen[row['id']]}")
+        seen[row["id"]] = n
+        rows.append(row)
+    if not rows:
+        raise ValueError(f"{path}: no questions")
+    return rows
+
+
+def load_question_sets(paths: Sequence[Path]) -> list[dict]:
+    """Several question sets as one (ids must be unique across them); with more than one,
+    each question's ``set`` is its file's name without the extension (:func:`groups`)."""
+    rows: list[dict] = []
+    where: dict[str, Path] = {}
+    for path in paths:
+        for row in load_questions(path):
+            if row["id"] in where:
+                raise ValueError(f"{path}: id {row['id']!r} is also in {where[row['id']]}")
+            where[row["id"]] = path
+            rows.append({**row, "set": Path(path).stem} if len(paths) > 1 else row)
+    return rows
+
+
+def relevance(texts: Sequence[str], evidence: Sequence[str]) -> list[bool]:
+    """For each retrieved text, whether it contains any evidence span (whitespace ignored)."""
+    spans = [squash(e) for e in evidence]
+    return [any(s in squash(t) for s in spans) for t in texts]
+
+
+def reciprocal_rank(rel: Sequence[bool]) -> float:
+    return next((1.0 / (i + 1) for i, r in enumerate(rel) if r), 0.0)
+
+
+def ndcg(rel: Sequence[bool], n_relevant: int, k: int = 10) -> float:
+    """Binary-relevance nDCG@k; ``n_relevant`` is how many relevant passages exist."""
+    dcg = sum(1.0 / math.log2(i + 2) for i, r in enumerate(rel[:k]) if r)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(n_relevant, k)))
+    return dcg / ideal if ideal else 0.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty sequence."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q / 100 * len(s)) - 1))] if s else 0.0
+
+
+def retrieval_metrics(rows: Sequence[dict]) -> dict:
+    """hit@k, MRR and nDCG@10 averaged over rows with keys ``rel`` and ``n_relevant``."""
+    n = len(rows) or 1
+    out = {f"hit@{k}": sum(any(r["rel"][:k]) for r in rows) / n for k in KS}
+    out["mrr"] = sum(reciprocal_rank(r["rel"]) for r in rows) / n
+    out["ndcg@10"] = sum(ndcg(r["rel"], r["n_relevant"]) for r in rows) / n
+    return out
+
+
+def quoted_text(answer) -> str:
+    """The verbatim sentences an answer quotes, joined (markers excluded)."""
+    return "".join(c.text[a:b] for c in answer.citations for a, b in c.spans)
+
+
+def answer_metrics(rows: Sequence[dict]) -> dict:
+    """Answer quality from per-question rows (keys: answerable, abstained, contains, cited, length)."""
+    ans = [r for r in rows if r["answerable"]]
+    una = [r for r in rows if not r["answerable"]]
+    answered = [r for r in ans if not r["abstained"]]
+    return {
+        "answer_contains_evidence": sum(r["contains"] for r in ans) / (len(ans) or 1),
+        "citation_accuracy": sum(r["cited"] for r in ans) / (len(ans) or 1),
+        "unanswerable_rejected": sum(r["abstained"] for r in una) / (len(una) or 1),
+        "answerable_rejected": sum(r["abstained"] for r in ans) / (len(ans) or 1),
+        "mean_answer_chars": sum(r["length"] for r in answered) / (len(answered) or 1),
+        "answerable": len(ans),
+        "unanswerable": len(una),
+    }
+
+
+def run(assistant, questions: Sequence[dict], modes: Sequence[str] = MODES, k: int = 10) -> dict:
+    """Ask every question in every mode; return the report (metrics + per-question rows)."""
+    all_texts = [p.text for p in assistant.passages]
+    report: dict = {"questions": len(questions), "passages": len(all_texts), "modes": {}}
+    for mode in modes:
+        rows, latencies = [], []
+        cache = getattr(assistant.encoder, "cache", None)  # timings must include the query embedding
+        for q in questions:
+            if cache is not None:
+                cache.clear()
+            t0 = time.perf_counter()
+            answer = assistant.ask(q["question"], top_k=k, mode=mode)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            evidence = q.get("evidence") or []
+            rel = relevance([h.passage.text for h in answer.hits], evidence) if evidence else []
+            quoted = quoted_text(answer)
+            rows.append({
+                "id": q["id"],
+                "lang": q.get("lang", ""),
+                **({"set": q["set"]} if q.get("set") else {}),
+                "answerable": bool(evidence),
+                "rel": rel,
+                "n_relevant": sum(relevance(all_texts, evidence)) if evidence else 0,
+                "abstained": answer.abstained,
+                "contains": bool(evidence) and not answer.abstained and any(relevance([quoted], evidence)),
+                "cited": bool(evidence) and not answer.abstained
+                and any(relevance([c.text for c in answer.citations], evidence)),
+                "length": len(quoted),
+                "top": answer.hits[0].passage.id if answer.hits else None,
+                "signals": answer.to_dict()["signals"],
+            })
+        metrics = retrieval_metrics([r for r in rows if r["answerable"]])
+        metrics.update(answer_metrics(rows))
+        metrics["p50_ms"] = percentile(latencies, 50)
+        metrics["p95_ms"] = percentile(latencies, 95)
+        report["modes"][mode] = {"metrics": metrics, "rows": rows}
+    return report
+
+
+def signal_values(rows: Sequence[dict], key: str) -> tuple[list[float], list[float]]:
+    """A signal's values for the answerable and for the unanswerable questions (rows with signals)."""
+    ans = [r["signals"][key] for r in rows if r["answerable"] and r["signals"]]
+    una = [r["signals"][key] for r in rows if not r["answerable"] and r["signals"]]
+    return ans, una
+
+
+def abstention_curve(rows: Sequence[dict], key: str = "sentence_margin") -> list[dict]:
+    """For each candidate threshold on a signal: the share of answerable and unanswerable
+    questions that "abstain when signal < threshold" would reject."""
+    ans, una = signal_values(rows, key)
+    out = []
+    for t in sorted(set(ans + una)):
+        out.append({
+            "threshold": t,
+            "answerable_rejected": sum(v < t for v in ans) / (len(ans) or 1),
+            "unanswerable_rejected": sum(v < t for v in una) / (len(una) or 1),
+        })
+    return out
+
+
+def separation(rows: Sequence[dict], key: str) -> float | None:
+    """How well a signal tells unanswerable questions from answerable ones (ROC AUC): the
+    chance that a random unanswerable question scores lower than a random answerable one,
+    ties counting half; 0.5 is no better than chance. None without both kinds."""
+    ans, una = signal_values(rows, key)
+    if not ans or not una:
+        return None
+    wins = sum((u < a) + 0.5 * (u == a) for u in una for a in ans)
+    return wins / (len(ans) * len(una))
+
+
+def calibrate(rows: Sequence[dict], max_false_reject: float = 0.05, key: str = "sentence_margin") -> dict:
+    """The threshold that rejects the most unanswerable questions while rejecting at most
+    ``max_false_reject`` of the answerable ones."""
+    ok = [c for c in abstention_curve(rows, key) if c["answerable_rejected"] <= max_false_reject]
+    return max(ok, key=lambda c: (c["unanswerable_rejected"], -c["threshold"])) if ok else {}
+
+
+COLUMNS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "answer_contains_evidence",
+           "citation_accuracy", "unanswerable_rejected", "answerable_rejected", "mean_answer_chars",
+           "p50_ms", "p95_ms")
+
+
+GROUP_COLUMNS = ("hit@5", "mrr", "answer_contains_evidence", "citation_accuracy",
+                 "unanswerable_rejected", "answerable_rejected")
+
+
+def _id_number(qid: str) -> int | None:
+    digits = "".join(ch for ch in str(qid) if ch.isdigit())
+    return int(digits) if digits else None
+
+
+def groups(rows: Sequence[dict]) -> dict[str, dict]:
+    """Metrics per question set (when several were run together), per language and per half
+    of the set (odd / even question ids: a check that a number does not come from one half
+    only), from the per-question rows."""
+    parts: dict[str, list[dict]] = {}
+    for r in rows:
+        if r.get("set"):
+            parts.setdefault(f"set {r['set']}", []).append(r)
+        if r.get("lang"):
+            parts.setdefault(f"lang {r['lang']}", []).append(r)
+        n = _id_number(r["id"])
+        if n is not None:
+            parts.setdefault("odd ids" if n % 2 else "even ids", []).append(r)
+    out = {}
+    for name, part in sorted(parts.items()):
+        metrics = retrieval_metrics([r for r in part if r["answerable"]])
+        metrics.update(answer_metrics(part))
+        out[name] = {"questions": len(part), **{c: metrics[c] for c in GROUP_COLUMNS}}
+    return out
+
+
+def format_groups(by_group: dict[str, dict]) -> str:
+    """A plain-text table: one row per group, one column per metric."""
+    short = {"answer_contains_evidence": "contains", "citation_accuracy": "cited",
+             "unanswerable_rejected": "unans.rej", "answerable_rejected": "ans.rej"}
+    lines = ["group".ljust(12) + "n".rjust(5) + "".join(short.get(c, c).rjust(10) for c in GROUP_COLUMNS)]
+    for name, m in by_group.items():
+        lines.append(name.ljust(12) + str(m["questions"]).rjust(5) + "".join(f"{m[c]:10.3f}" for c in GROUP_COLUMNS))
+    return "\n".join(lines)
+
+
+def format_table(report: dict) -> str:
+    """A plain-text table: one row per metric, one column per mode."""
+    modes = list(report["modes"])
+    lines = ["metric".ljust(26) + "".join(m.rjust(10) for m in modes)]
+    for col in COLUMNS:
+        vals = [report["modes"][m]["metrics"][col] for m in modes]
+        fmt = "{:10.1f}" if col.endswith("_ms") or col == "mean_answer_chars" else "{:10.3f}"
+        lines.append(col.ljust(26) + "".join(fmt.format(v) for v in vals))
+    return "\n".join(lines)

@@ -1,0 +1,222 @@
+"""The query encoder's fast path: the sentence-transformers model exported to ONNX, locally.
+
+Exported once from the built model directory (torch + onnx, no network) into
+``<data dir>/onnx/<model>/``; at query time only ``onnxruntime`` and ``tokenizers`` are
+imported (no torch, no sentence-transformers), which is most of the cold start saved.
+The graph includes the pooling and the L2 normalization, so it returns what
+``SentenceTransformer.encode_query(..., normalize_embeddings=True)`` returns (cosine 1.0000
+on the eval questions). The word-embedding table (250k x 384 of e5's 118M parameters) is
+kept out of the graph in a ``.npy`` that is memory-mapped: a question only touches its own
+rows, so loading the query model reads ~90 MB instead of ~470 MB. ``quantized``: weights dynamically quantized to int8 (smaller, but
+see README "Numbers": it costs retrieval quality here, so it is not the default).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from rag.paths import data_dir, slug
+
+EXPORT_VERSION = 2  # bump when the exported graph changes
+FP32 = "model.onnx"
+WORDS = "word_embeddings.npy"
+INT8 = "model_int8.onnx"
+INFO = "export.json"
+_lock = threading.Lock()
+
+
+def export_dir(model_id: str) -> Path:
+    return data_dir() / "onnx" / slug(model_id)
+
+
+def _source_info(model_dir: Path, model_id: str) -> dict:
+    """What the export depends on: the model id, the export code version, the weights' stats."""
+    files = {}
+    for name in ("model.safetensors", "pytorch_model.bin", "tokenizer.json", "config.json", "modules.json"):
+        p = model_dir / name
+        if p.is_file():
+            st = p.stat()
+            files[name] = [st.st_size, int(st.st_mtime)]
+    return {"export_version": EXPORT_VERSION, "model_id": model_id, "source": str(model_dir), "files": files}
+
+
+def _pooling(model_dir: Path) -> tuple[str, bool] | None:
+    """(pooling mode, normalize) for a plain Transformer -> Pooling [-> Normalize] model, else None."""
+    try:
+        modules = json.loads((model_dir / "modules.json").read_text(encoding="utf-8"))
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+            return None
+        cfg = json.loads((model_dir / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    mode = cfg.get("pooling_mode") or next(
+        (k[len("pooling_mode_"):-len("_tokens")] for k, v in cfg.items() if k.startswith("pooling_mode_") and v),
+        None)
+    mode = {"mean": "mean", "mean_tokens": "mean", "cls": "cls", "cls_token": "cls"}.get(str(mode))
+    return (mode, len(kinds) == 3) if mode else None
+
+
+def export(model_dir: Path, out_dir: Path, model_id: str) -> None:
+    """Export the model (transformer + pooling + normalization) to ONNX, and an int8 copy."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    pooling = _pooling(model_dir)
+    if pooling is None:
+        raise ValueError("not a Transformer + mean/cls Pooling model")
+    mode, _ = pooling
+
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, inputs_embeds, attention_mask):
+            # Position ids from inputs_embeds are 0..n-1 after the padding index, the same as
+            # from input_ids for every unpadded token (padding is on the right, and masked).
+            h = self.m(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+            if mode == "cls":
+                v = h[:, 0]
+            else:
+                mask = attention_mask.unsqueeze(-1).to(h.dtype)
+                v = (h * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(v, p=2, dim=1)
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        words = model.get_input_embeddings().weight.detach().numpy().astype(np.float32)
+        np.save(tmp / WORDS, words, allow_pickle=False)
+        ids = torch.tensor([[0, 1000, 2000, 3000, 2], [0, 1000, 2000, 2, 1]])
+        mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]])
+        embeds = torch.from_numpy(words[ids.numpy()])
+        axes = {0: "batch", 1: "tokens"}
+        import warnings
+
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(Pooled(model), (embeds, mask), str(tmp / FP32), input_names=["inputs_embeds", "attention_mask"],
+                              output_names=["embedding"], opset_version=17, dynamo=False,
+                              dynamic_axes={"inputs_embeds": axes, "attention_mask": axes, "embedding": {0: "batch"}})
+        quantize_dynamic(str(tmp / FP32), str(tmp / INT8), weight_type=QuantType.QInt8)
+        (tmp / INFO).write_text(json.dumps(_source_info(model_dir, model_id), indent=2))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def is_exported(model_dir: Path, out_dir: Path, model_id: str) -> bool:
+    try:
+        info = json.loads((out_dir / INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return info == _source_info(model_dir, model_id) and all(
+        (out_dir / f).is_file() for f in (FP32, INT8, WORDS))
+
+
+def threads() -> int:
+    """onnxruntime intra-op threads (``RAG_ONNX_THREADS``; default: the CPUs this process may
+    use, at most 4). On the 2-core machine, quiet, 2 threads embed a question in 18 ms against
+    28 ms for 1 (``rag bench``); 1 thread wins only when other work already fills the cores."""
+    default = min(4, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else 1
+    try:
+        return max(0, int(os.environ.get("RAG_ONNX_THREADS", str(default))))
+    except ValueError:
+        return default
+
+
+class OnnxQueryModel:
+    """Question -> unit vector with onnxruntime; same prompt, truncation and tokens as
+    sentence-transformers."""
+
+    def __init__(self, model_dir: Path, onnx_path: Path, n_threads: int | None = None):
+        self.words = np.load(onnx_path.parent / WORDS, mmap_mode="r", allow_pickle=False)
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        cfg = {}
+        p = model_dir / "config_sentence_transformers.json"
+        if p.is_file():
+            cfg = json.loads(p.read_text(encoding="utf-8"))
+        self.prompt = (cfg.get("prompts") or {}).get("query", "")
+        max_len = 512
+        sb = model_dir / "sentence_bert_config.json"
+        if sb.is_file():
+            max_len = json.loads(sb.read_text(encoding="utf-8")).get("max_seq_length") or max_len
+        tc = model_dir / "tokenizer_config.json"
+        tcfg = json.loads(tc.read_text(encoding="utf-8")) if tc.is_file() else {}
+        max_len = min(int(max_len), int(tcfg.get("model_max_length") or max_len))
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads() if n_threads is None else n_threads
+        so.inter_op_num_threads = 1
+        so.log_severity_level = 3
+        result: dict = {}
+
+        def load_session():  # onnxruntime releases the GIL: load it while the tokenizer parses
+            try:
+                result["session"] = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
+            except Exception as e:  # noqa: BLE001 - re-raised below
+                result["error"] = e
+
+        t = threading.Thread(target=load_session, daemon=True)
+        t.start()
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_len)
+        t.join()
+        if "error" in result:
+            raise result["error"]
+        self.session = result["session"]
+        pad = tcfg.get("pad_token")
+        pad_id = self.tokenizer.token_to_id(pad) if isinstance(pad, str) else None
+        self.pad_id = 0 if pad_id is None else int(pad_id)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        encs = self.tokenizer.encode_batch([self.prompt + t for t in texts])
+        n = max(len(e.ids) for e in encs)
+        ids = np.full((len(encs), n), self.pad_id, np.int64)
+        mask = np.zeros((len(encs), n), np.int64)
+        for i, e in enumerate(encs):
+            ids[i, : len(e.ids)] = e.ids
+            mask[i, : len(e.ids)] = 1
+        embeds = np.ascontiguousarray(self.words[ids], dtype=np.float32)
+        return self.session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})[0].astype(np.float32)
+
+
+def load_or_export(model_dir: Path, model_id: str, quantized: bool = False) -> OnnxQueryModel | None:
+    """The ONNX query model for a local model directory, exporting it first if needed;
+    None (with a one-line notice) when onnxruntime is missing or the export fails."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return None
+    if _pooling(model_dir) is None:
+        return None
+    out = export_dir(model_id)
+    with _lock:
+        if not is_exported(model_dir, out, model_id):
+            print(f"[rag] exporting the query encoder to ONNX in {out} (once, ~30 s)", file=sys.stderr)
+            try:
+                export(model_dir, out, model_id)
+            except Exception as e:  # noqa: BLE001 - any failure: fall back to torch
+                print(f"[rag] ONNX export failed ({type(e).__name__}: {e}); using torch", file=sys.stderr)
+                return None
+    return OnnxQueryModel(model_dir, out / (INT8 if quantized else FP32))
