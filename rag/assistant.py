@@ -41,11 +41,13 @@ class Assistant:
     """
 
     def __init__(self, dense: DenseIndex, encoder: Encoder, sentence_vectors: np.ndarray,
-                 background_vectors: np.ndarray, lexical: LexicalIndex | None = None):
+                 background_vectors: np.ndarray, lexical: LexicalIndex | None = None, warm: bool = False):
         self.dense = dense
         self.encoder = encoder
         self.sources: list[Source] = []  # the documents behind the index (set by load)
         self.paths: dict[str, Path] = {}  # corpus, library and index folders (set by load)
+        if warm and hasattr(encoder, "warm_up"):
+            encoder.warm_up()  # loads the query model while the lexical index is built
         self.passages: list[Passage] = dense.passages
         self.lexical = lexical or LexicalIndex(self.passages)
         self._by_id = {p.id: i for i, p in enumerate(self.passages)}
@@ -76,6 +78,7 @@ class Assistant:
         rebuild: bool = False,
         progress: bool = False,
         notice: Callable[[str], None] = _notice,
+        warm: bool = True,
     ) -> Assistant:
         """Load the index for a corpus and model, building or rebuilding it when needed.
 
@@ -88,6 +91,8 @@ class Assistant:
             rebuild: Rebuild even when the stored index is valid.
             progress: Show progress bars while building.
             notice: Called with a one-line message when the index is (re)built.
+            warm: Start loading the query model in the background (for an assistant that will be
+                asked questions; commands that only build, list or cite pass False).
         """
         corpus = Path(corpus_dir) if corpus_dir else default_corpus_dir()
         library = Path(library_dir) if library_dir else default_library_dir()
@@ -95,7 +100,7 @@ class Assistant:
         directory = Path(index_dir) if index_dir else index_root() / slug(encoder.model_id.split("@")[0])
         sources = collect_sources(corpus, library)
         dense, extras = sync(sources, directory, encoder, rebuild, progress, notice)
-        assistant = cls(dense, encoder, extras["sentences"], extras["background"])
+        assistant = cls(dense, encoder, extras["sentences"], extras["background"], warm=warm)
         assistant.sources = sources
         assistant.paths = {"corpus": corpus, "library": library, "index": directory}
         return assistant

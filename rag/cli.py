@@ -10,11 +10,15 @@ from pathlib import Path
 from rag.errors import RagError
 from rag.question import MODES
 
+DEFAULT_QUESTIONS = str(Path("eval") / "questions.jsonl")
 
-def _load(args, progress: bool = True):
+
+def _load(args, progress: bool = True, asks: bool = False):
+    """The assistant for a command; ``asks``: the command answers questions, so the query
+    model starts loading in the background (no other command starts anything it does not need)."""
     from rag.assistant import Assistant
 
-    return Assistant.load(model=args.model, progress=progress, rebuild=getattr(args, "rebuild", False))
+    return Assistant.load(model=args.model, progress=progress, rebuild=getattr(args, "rebuild", False), warm=asks)
 
 
 def cmd_index(args) -> int:
@@ -42,7 +46,7 @@ def print_answer(answer) -> None:
 
 
 def cmd_ask(args) -> int:
-    a = _load(args, progress=not args.json)
+    a = _load(args, progress=not args.json, asks=True)
     answer = a.ask(" ".join(args.question), top_k=args.k, mode=args.mode)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -138,20 +142,47 @@ def cmd_docs(args) -> int:
     return 0
 
 
+def _encoder(args):
+    from rag.models.encoder import SentenceTransformerEncoder, model_name
+
+    return SentenceTransformerEncoder(args.model or model_name(), progress=True)
+
+
 def cmd_eval(args) -> int:
     from rag.evaluation import evaluate
+    from rag.evaluation.corpora import check_evidence, corpus_assistant, read_squad
 
-    questions = evaluate.load_question_sets([Path(p) for p in args.questions])  # bad files fail fast
-    a = _load(args)
+    if args.suite is not None:
+        return _eval_suite(args)
+    if args.squad:
+        if args.docs or args.questions:
+            raise RagError("--squad brings its own documents and questions: give it alone")
+        out = Path(args.out or Path("eval") / "reports" / f"{Path(args.squad).stem}.json")
+        from rag.evaluation.corpora import cache_root
+
+        doc, questions = read_squad(args.squad, cache_root() / "squad" / Path(args.squad).stem)
+        a = corpus_assistant([doc], _encoder(args))
+    elif args.docs:
+        if not args.questions:
+            raise RagError("--docs needs --questions: the question set to score on those documents")
+        questions = evaluate.load_question_sets([Path(p) for p in args.questions])  # bad files fail fast
+        a = corpus_assistant(args.docs, _encoder(args))
+        check_evidence(a, questions)
+        out = Path(args.out or Path("eval") / "reports" / f"{Path(args.questions[0]).stem}.json")
+    else:
+        questions = evaluate.load_question_sets([Path(p) for p in args.questions or [DEFAULT_QUESTIONS]])
+        a = _load(args, asks=True)
+        out = Path(args.out or Path("eval") / "reports" / "eval.json")
     report = evaluate.run(a, questions, modes=args.modes, k=10)
     report["model_id"] = a.encoder.model_id
-    report["question_sets"] = list(args.questions)
+    report["question_sets"] = list(args.questions or ([args.squad] if args.squad else [DEFAULT_QUESTIONS]))
+    if args.docs:
+        report["documents"] = list(args.docs)
     if "hybrid" in report["modes"]:
         rows = report["modes"]["hybrid"]["rows"]
         report["groups"] = {m: evaluate.groups(v["rows"]) for m, v in report["modes"].items()}
         report["calibration"] = {f: evaluate.calibrate(rows, f) for f in (0.05, 0.10, 0.20)}
         report["separation"] = {k: evaluate.separation(rows, k) for k in ("sentence_margin", "dense_margin")}
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
     print(evaluate.format_table(report))
@@ -171,6 +202,22 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def _eval_suite(args) -> int:
+    from rag.evaluation import suite
+
+    if args.docs or args.squad or args.questions:
+        raise RagError("--suite runs the suites' own documents and questions: give it alone")
+    names = args.suite or suite.suite_names()
+    for n in names:
+        suite.load_suite(n)  # an unknown suite is refused before the model loads
+    result = suite.run(names, _encoder(args), progress=lambda m: print(m, file=sys.stderr))
+    out = Path(args.out or Path("eval") / "reports" / "suite.json")
+    suite.write(result, out)
+    print(suite.format_table(result))
+    print(f"\nreport: {out} (each corpus in {out.with_suffix('')}/)")
+    return 0
+
+
 def cmd_serve(args) -> int:
     from ui.app import serve
 
@@ -179,7 +226,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from rag.bench.speed import main as bench_main
+    from rag.bench.run import main as bench_main
 
     return bench_main(args.bench_args)
 
@@ -229,10 +276,15 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_docs)
 
     s = sub.add_parser("eval", help="run the evaluation set and write a report")
-    s.add_argument("--questions", nargs="+", default=[str(Path("eval") / "questions.jsonl")],
-                   metavar="JSONL", help="one or more question sets, scored as one (default: eval/questions.jsonl)")
+    s.add_argument("--questions", nargs="+", metavar="JSONL",
+                   help="one or more question sets, scored as one (default: eval/questions.jsonl)")
+    s.add_argument("--docs", nargs="+", metavar="FILE",
+                   help="score on these documents only (a throwaway library and index, as `rag add` builds)")
+    s.add_argument("--squad", metavar="JSON", help="a SQuAD-format set: its contexts as one document, answers as evidence")
+    s.add_argument("--suite", nargs="*", metavar="NAME",
+                   help="run the generalization suites in eval/suites/ (all, or those named): one row per corpus")
     s.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
-    s.add_argument("--out", default=str(Path("eval") / "reports" / "eval.json"))
+    s.add_argument("--out", help="report file (default: eval/reports/eval.json, <set>.json or suite.json)")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("bench", help="speed and scale benchmark (`rag bench --help` for options)",

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from rag.bench import run as benchrun
 from rag.bench import scale as scalebench
 from rag.bench import speed as bench
 from rag.bench import synthetic
@@ -99,7 +100,7 @@ def test_quick_scale_run_report(fake_assistant, tmp_path, monkeypatch):
     argv = ["--quick", "--scale-only", "--sizes", "1000", "--vector-sizes", "20000", "--hnsw-max", "20000",
             "--ef-search", "16,64", "--nprobe", "8,64", "--scale-queries", "5", "--ann-queries", "10",
             "--out", str(out)]
-    assert bench.main(argv) == 0
+    assert benchrun.main(argv) == 0
     report = json.loads(out.read_text(encoding="utf-8"))
     assert out.with_suffix(".png").stat().st_size > 10_000
     sc = report["scale"]

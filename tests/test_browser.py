@@ -9,7 +9,7 @@ import pytest
 from gradio.utils import get_upload_folder
 
 from rag import Assistant
-from ui import app as ui
+from ui import app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -42,8 +42,8 @@ def app_url(corpus_copy, fake_encoder, tmp_path):
     doc.write_text(text.replace(old, f"21. 我们将大幅加强威慑和防御态势{XSS}，"), encoding="utf-8")
     assistant = Assistant.load(corpus_dir=corpus_copy, index_dir=tmp_path / "idx", encoder=fake_encoder,
                                library_dir=tmp_path / "lib", notice=lambda m: None)
-    demo = ui.build_app(assistant)
-    _, url, _ = ui.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    demo = app.build_app(assistant)
+    _, url, _ = app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
     try:
         yield url, assistant
     finally:

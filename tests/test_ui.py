@@ -14,7 +14,7 @@ import pytest
 
 from rag import Assistant, QuestionError, RagError
 from rag.records import Answer
-from ui import app as ui
+from ui import app, handlers, render, style
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_SHOWN = html.escape(XSS)  # what the page source must contain instead
@@ -52,9 +52,9 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running(assistant, launch_kwargs: dict | None = None, **build_kwargs):
     """The app over ``assistant`` on a free loopback port; yields its URL and closes it afterwards."""
-    demo = ui.build_app(assistant, **build_kwargs)
-    _, url, _ = ui.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True,
-                          **(launch_kwargs or {}))
+    demo = app.build_app(assistant, **build_kwargs)
+    _, url, _ = app.launch(demo, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True,
+                           **(launch_kwargs or {}))
     try:
         yield url
     finally:
@@ -74,7 +74,7 @@ def no_tags_from_input(page: str) -> None:
 
 
 def test_answer_html_has_markers_labels_sources_and_highlights(fake_assistant):
-    history, box = ui.chat_turn(fake_assistant, Q, [], 5, "hybrid", False)
+    history, box = handlers.chat_turn(fake_assistant, Q, [], 5, "hybrid", False)
     expected = fake_assistant.ask(Q, top_k=5, mode="hybrid")
     assert not expected.abstained and expected.citations
     assert box == ""  # the textbox is cleared after an answer
@@ -94,8 +94,8 @@ def test_answer_html_has_markers_labels_sources_and_highlights(fake_assistant):
 
 
 def test_multi_turn_keeps_history(fake_assistant):
-    history, _ = ui.chat_turn(fake_assistant, Q, [], 5, "hybrid", False)
-    history, _ = ui.chat_turn(fake_assistant, "俄罗斯对盟国安全构成什么威胁？", history, 3, "lexical", True)
+    history, _ = handlers.chat_turn(fake_assistant, Q, [], 5, "hybrid", False)
+    history, _ = handlers.chat_turn(fake_assistant, "俄罗斯对盟国安全构成什么威胁？", history, 3, "lexical", True)
     assert [m["role"] for m in history] == ["user", "assistant"] * 2
     assert "得分" in history[-1]["content"] and "检索结果（3 段，lexical）" in history[-1]["content"]
 
@@ -103,16 +103,16 @@ def test_multi_turn_keeps_history(fake_assistant):
 def test_abstention_looks_different_and_lists_closest_passages(fake_assistant):
     hits = tuple(fake_assistant.search("今天天气怎么样", 5))
     answer = Answer("今天天气怎么样", "文件中没有找到相关内容。", (), hits, True)
-    page = ui.render_answer(answer)
+    page = render.render_answer(answer)
     assert "rag-abstained" in page and '<div class="rag-notfound">文件中没有找到相关内容。</div>' in page
     assert "最接近的段落" in page and "rag-cite" not in page and "<mark>" not in page
-    for h in hits[: ui.CLOSEST_SHOWN]:
+    for h in hits[: render.CLOSEST_SHOWN]:
         assert h.passage.id in page and html.escape(h.passage.label) in page
-    assert hits[ui.CLOSEST_SHOWN].passage.id not in page
+    assert hits[render.CLOSEST_SHOWN].passage.id not in page
 
 
 def test_question_is_escaped(fake_assistant):
-    history, _ = ui.chat_turn(fake_assistant, XSS, [], 5, "hybrid", False)
+    history, _ = handlers.chat_turn(fake_assistant, XSS, [], 5, "hybrid", False)
     assert XSS_SHOWN in history[0]["content"]
     for m in history:
         no_tags_from_input(m["content"])
@@ -124,39 +124,39 @@ def test_passage_text_is_escaped_in_answers_and_lookup(xss_assistant):
     answer = xss_assistant.ask(question)
     assert "SC2022-21" in [c.id for c in answer.citations] and XSS in answer.text
     for show_scores in (False, True):
-        history, _ = ui.chat_turn(xss_assistant, question, [], 5, "hybrid", show_scores)
+        history, _ = handlers.chat_turn(xss_assistant, question, [], 5, "hybrid", show_scores)
         page = reply_of(history)
         assert XSS_SHOWN in page
         no_tags_from_input(page)
-    page = ui.lookup_html(xss_assistant, "SC2022-21")
+    page = handlers.lookup_html(xss_assistant, "SC2022-21")
     assert XSS_SHOWN in page
     no_tags_from_input(page)
     abstained = Answer(question, "文件中没有找到相关内容。", (), answer.hits, True)
-    no_tags_from_input(ui.render_answer(abstained, show_scores=True))
+    no_tags_from_input(render.render_answer(abstained, show_scores=True))
 
 
 def test_highlight_escapes_and_tolerates_odd_spans():
     text = "a<b>c&d"
-    assert ui.highlight(text, [(1, 4)]) == "a<mark>&lt;b&gt;</mark>c&amp;d"
-    assert ui.highlight(text, [(2, 4), (1, 3), (6, 99), (5, 5)]) == (
+    assert render.highlight(text, [(1, 4)]) == "a<mark>&lt;b&gt;</mark>c&amp;d"
+    assert render.highlight(text, [(2, 4), (1, 3), (6, 99), (5, 5)]) == (
         "a<mark>&lt;b</mark><mark>&gt;</mark>c&amp;<mark>d</mark>")
-    assert ui.highlight(text, []) == "a&lt;b&gt;c&amp;d"
+    assert render.highlight(text, []) == "a&lt;b&gt;c&amp;d"
 
 
 @pytest.mark.parametrize("blank", ["", "   ", "\n\t", None])
 def test_empty_input_gets_a_friendly_prompt(fake_assistant, blank):
-    history, box = ui.chat_turn(fake_assistant, blank, [], 5, "hybrid", False)
+    history, box = handlers.chat_turn(fake_assistant, blank, [], 5, "hybrid", False)
     assert [m["role"] for m in history] == ["assistant"]
     assert "请先输入一个问题" in reply_of(history) and "rag-hint" in reply_of(history)
     assert box == ""
 
 
 def test_question_errors_show_their_message_not_a_traceback(fake_assistant):
-    history, box = ui.chat_turn(fake_assistant, "？？？", [], 5, "hybrid", False)
+    history, box = handlers.chat_turn(fake_assistant, "？？？", [], 5, "hybrid", False)
     assert "请输入一个问题" in reply_of(history) and box == "？？？"
-    history, _ = ui.chat_turn(fake_assistant, Q, [], 5, "fuzzy", False)
+    history, _ = handlers.chat_turn(fake_assistant, Q, [], 5, "fuzzy", False)
     assert "unknown mode" in reply_of(history)
-    history, _ = ui.chat_turn(fake_assistant, Q, [], 0, "hybrid", False)
+    history, _ = handlers.chat_turn(fake_assistant, Q, [], 0, "hybrid", False)
     assert "top_k" in reply_of(history)
     for m in history:
         assert "Traceback" not in m["content"]
@@ -173,37 +173,37 @@ class Failing:
 
 
 def test_library_and_unexpected_errors_are_shown_safely():
-    history, _ = ui.chat_turn(Failing(RagError(f"index broken {XSS}")), Q, [], 5, "hybrid", False)
+    history, _ = handlers.chat_turn(Failing(RagError(f"index broken {XSS}")), Q, [], 5, "hybrid", False)
     assert "rag-error" in reply_of(history) and "index broken" in reply_of(history)
     no_tags_from_input(reply_of(history))
-    history, _ = ui.chat_turn(Failing(RuntimeError("secret internals")), Q, [], 5, "hybrid", False)
-    assert ui.INTERNAL_ERROR in reply_of(history) and "secret internals" not in reply_of(history)
+    history, _ = handlers.chat_turn(Failing(RuntimeError("secret internals")), Q, [], 5, "hybrid", False)
+    assert handlers.INTERNAL_ERROR in reply_of(history) and "secret internals" not in reply_of(history)
 
 
 def test_over_long_input_is_cut_on_the_server(fake_assistant):
     long_q = Q * 500  # 6500 characters
-    assert len(long_q) > ui.MAX_INPUT_CHARS
-    cut, notes = ui.limit_input(long_q)
-    assert len(cut) == ui.MAX_INPUT_CHARS and notes == [ui.TRUNCATED_NOTE]
-    assert ui.limit_input(Q) == (Q, [])
-    history, _ = ui.chat_turn(fake_assistant, long_q, [], 5, "hybrid", False)
-    assert len(history[0]["content"]) < ui.MAX_INPUT_CHARS + 100
+    assert len(long_q) > handlers.MAX_INPUT_CHARS
+    cut, notes = handlers.limit_input(long_q)
+    assert len(cut) == handlers.MAX_INPUT_CHARS and notes == [handlers.TRUNCATED_NOTE]
+    assert handlers.limit_input(Q) == (Q, [])
+    history, _ = handlers.chat_turn(fake_assistant, long_q, [], 5, "hybrid", False)
+    assert len(history[0]["content"]) < handlers.MAX_INPUT_CHARS + 100
     assert "问题过长" in reply_of(history) and "rag-note" in reply_of(history)
-    data = ui.ask_json(fake_assistant, long_q)
-    assert data["notes"] and len(data["question"]) <= ui.MAX_INPUT_CHARS
+    data = handlers.ask_json(fake_assistant, long_q)
+    assert data["notes"] and len(data["question"]) <= handlers.MAX_INPUT_CHARS
 
 
 def test_input_cap_note_is_kept_when_the_library_adds_none():
-    assert ui._merge_notes([ui.TRUNCATED_NOTE], []) == [ui.TRUNCATED_NOTE]
-    assert ui._merge_notes([ui.TRUNCATED_NOTE], ["library note"]) == ["library note"]
-    assert ui._merge_notes([], []) == []
+    assert handlers._merge_notes([handlers.TRUNCATED_NOTE], []) == [handlers.TRUNCATED_NOTE]
+    assert handlers._merge_notes([handlers.TRUNCATED_NOTE], ["library note"]) == ["library note"]
+    assert handlers._merge_notes([], []) == []
 
 
 def test_ask_json_matches_the_library(fake_assistant):
-    data = ui.ask_json(fake_assistant, Q, 5.0, "dense")  # a float from a slider is fine
+    data = handlers.ask_json(fake_assistant, Q, 5.0, "dense")  # a float from a slider is fine
     assert data == fake_assistant.ask(Q, top_k=5, mode="dense").to_dict()
     with pytest.raises(QuestionError):
-        ui.ask_json(fake_assistant, "  ")
+        handlers.ask_json(fake_assistant, "  ")
 
 
 # ---------------------------------------------------------------- lookup
@@ -211,31 +211,31 @@ def test_ask_json_matches_the_library(fake_assistant):
 
 def test_lookup_shows_paragraph_section_path_and_neighbours(fake_assistant):
     p = fake_assistant.lookup("SC2022-21")
-    page = ui.lookup_html(fake_assistant, "  sc2022-21 ")  # case and spaces forgiven, like the library
+    page = handlers.lookup_html(fake_assistant, "  sc2022-21 ")  # case and spaces forgiven, like the library
     assert html.escape(p.text) in page and html.escape(p.label) in page
     assert " › ".join((p.doc_title, *p.section)) in page
     assert len(re.findall(r'class="rag-ctx( rag-current)?"', page)) == 3 and page.count("rag-current") == 1
     assert "SC2022-20" in page and "SC2022-22" in page
-    page = ui.lookup_html(fake_assistant, "SC2022-21", 0)
+    page = handlers.lookup_html(fake_assistant, "SC2022-21", 0)
     assert len(re.findall(r'class="rag-ctx( rag-current)?"', page)) == 1
-    data = ui.lookup_json(fake_assistant, "SC2022-21", 2)
+    data = handlers.lookup_json(fake_assistant, "SC2022-21", 2)
     assert data["passage"]["id"] == "SC2022-21" and len(data["neighbours"]) == 5
 
 
 def test_lookup_unknown_or_empty_id_is_friendly(fake_assistant):
-    page = ui.lookup_html(fake_assistant, "SC2022-999")
+    page = handlers.lookup_html(fake_assistant, "SC2022-999")
     assert "没有编号为“SC2022-999”的段落" in page and "rag-error" in page
-    page = ui.lookup_html(fake_assistant, XSS)
+    page = handlers.lookup_html(fake_assistant, XSS)
     assert XSS_SHOWN in page
     no_tags_from_input(page)
-    assert "输入段落编号" in ui.lookup_html(fake_assistant, "")
-    assert "输入段落编号" in ui.lookup_html(fake_assistant, None)
+    assert "输入段落编号" in handlers.lookup_html(fake_assistant, "")
+    assert "输入段落编号" in handlers.lookup_html(fake_assistant, None)
     with pytest.raises(RagError):
-        ui.lookup_json(fake_assistant, "nope")
+        handlers.lookup_json(fake_assistant, "nope")
 
 
 def test_table_of_contents_lists_every_passage(fake_assistant):
-    choices = ui.toc_choices(fake_assistant)
+    choices = handlers.toc_choices(fake_assistant)
     assert [v for _, v in choices] == [p.id for p in fake_assistant.passages]
     label = dict((v, k) for k, v in choices)["SC2022-21"]
     assert label.startswith("SC2022-21 · 《北约2022战略概念》第21段")
@@ -337,18 +337,18 @@ def test_serve_binds_loopback_by_default_and_never_shares(monkeypatch, capsys, f
         return fake_assistant
 
     monkeypatch.setattr(Assistant, "load", fake_load)
-    monkeypatch.setattr(ui, "build_app", lambda holder: calls.update(holder=holder) or FakeDemo())
-    ui.serve()
+    monkeypatch.setattr(app, "build_app", lambda holder: calls.update(holder=holder) or FakeDemo())
+    app.serve()
     assert calls["holder"].current is fake_assistant and calls["holder"].warm
     launched = calls["launch"]
     assert launched["server_name"] == "127.0.0.1" and launched["server_port"] == 7860
-    assert launched["share"] is False and launched["css"] == ui.CSS
+    assert launched["share"] is False and launched["css"] == style.CSS
     assert calls["load"]["model"] is None
     assert "warning" not in capsys.readouterr().err
-    ui.serve(host="0.0.0.0", port=8080, model="some-model")
+    app.serve(host="0.0.0.0", port=8080, model="some-model")
     assert calls["launch"]["server_name"] == "0.0.0.0" and calls["load"]["model"] == "some-model"
     assert "no login" in capsys.readouterr().err
-    assert ui._is_loopback("localhost") and ui._is_loopback("::1") and not ui._is_loopback("example.org")
+    assert app._is_loopback("localhost") and app._is_loopback("::1") and not app._is_loopback("example.org")
 
 
 def test_a_warm_holder_builds_each_assistants_glossary_in_the_background():

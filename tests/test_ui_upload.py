@@ -13,8 +13,7 @@ from rag import Assistant
 from tests.conftest import CORPUS, FakeEncoder
 from tests.test_serving import fetch
 from tests.test_ui import XSS, XSS_SHOWN, no_tags_from_input, reply_of, running
-from ui import app as ui
-from ui import documents
+from ui import app, documents, handlers
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 
@@ -56,7 +55,7 @@ def glacier(tmp_path):
 
 
 def cited(assistant, question=QUESTION):
-    history, _ = ui.chat_turn(assistant, question, [], 5, "hybrid", False)
+    history, _ = handlers.chat_turn(assistant, question, [], 5, "hybrid", False)
     answer = assistant.ask(question)
     return [c.id for c in answer.citations], reply_of(history)
 
@@ -84,8 +83,8 @@ def test_add_ask_cite_then_remove(holder, glacier):
     assert "GLACIER" in table and XSS_SHOWN in table and "我添加的" in table and "内置" in table
     no_tags_from_input(table)
     assert documents.removable_choices(holder.current) == [(f"GLACIER · 冰川 {XSS}", "GLACIER")]
-    assert {"GLACIER-1", "GLACIER-2", "GLACIER-3"} <= {v for _, v in ui.toc_choices(holder.current)}
-    looked = ui.lookup_html(holder.current, "glacier-2")
+    assert {"GLACIER-1", "GLACIER-2", "GLACIER-3"} <= {v for _, v in handlers.toc_choices(holder.current)}
+    looked = handlers.lookup_html(holder.current, "glacier-2")
     assert "任期三年" in looked
     no_tags_from_input(looked)
     stored = holder.current.paths["library"] / "files" / "GLACIER.md"
@@ -95,7 +94,7 @@ def test_add_ask_cite_then_remove(holder, glacier):
     ok, message = documents.remove_document(holder, "GLACIER")
     assert ok and message == f"已删除 GLACIER：冰川 {XSS}"
     assert not any(i.startswith("GLACIER") for i in cited(holder.current)[0])
-    assert "没有编号为" in ui.lookup_html(holder.current, "GLACIER-2")
+    assert "没有编号为" in handlers.lookup_html(holder.current, "GLACIER-2")
     assert documents.removable_choices(holder.current) == [] and not stored.exists()
 
 
@@ -194,7 +193,7 @@ def event(demo, name):
 
 
 def test_add_and_remove_events_refresh_the_lists(holder, glacier):
-    demo = ui.build_app(holder)
+    demo = app.build_app(holder)
     assert demo.rag_current is holder
     status, upload, title, remove_choice, table, toc, doc_list = event(demo, "on_add")(str(glacier), XSS)
     assert "已添加 GLACIER" in status and upload is None and title == ""
@@ -260,7 +259,7 @@ def test_served_app_uses_the_new_document_and_never_serves_the_files(holder, mon
 def test_opening_the_documents_tab_or_choosing_a_file_starts_loading_the_passage_model(holder, monkeypatch):
     calls = []
     monkeypatch.setattr(holder.current.encoder, "prepare_passages", lambda: calls.append(1), raising=False)
-    demo = ui.build_app(holder)
+    demo = app.build_app(holder)
     prepares = [f for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "on_prepare"]
     assert len(prepares) == 2  # the tab's select and the file's upload
     assert {f.api_visibility for f in prepares} == {"private"}

@@ -5,8 +5,8 @@ passages, end to end with BM25 built for real over the synthetic text and stand-
 (not the real model: embedding 10^5 passages takes too long); then the vector index alone at
 up to 10^6 stand-in vectors: exact search vs HNSW vs IVF, with recall@10 of the approximate
 indexes against exact search. :func:`scale` runs both and returns the report's ``scale``
-section, with where exact search gets too slow and the issue's targets judged; :mod:`rag.bench`
-runs it, prints it and plots it.
+section, with where exact search gets too slow and the issue's targets judged; :mod:`rag.bench.run`
+runs it and :mod:`rag.bench.report` prints and plots it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Small helpers shared by the two parts of `rag bench`: timing, latency summaries, memory, logging.
 
-Used by the real-corpus part and the command (:mod:`rag.bench`) and by the scale part
-(:mod:`rag.bench.scale`).
+Used by the real-corpus part (:mod:`rag.bench.speed`), the command (:mod:`rag.bench.run`) and
+the scale part (:mod:`rag.bench.scale`).
 """
 
 from __future__ import annotations

@@ -8,14 +8,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag.documents.ingest import squash
 from rag.question import MODES
+from rag.text.normalize import squash
 
 KS = (1, 3, 5, 10)
 
 
 def load_questions(path: Path) -> list[dict]:
-    """Read a JSONL question set (one object per line: ``id``, ``question``, ``evidence``).
+    """Read a JSONL question set (one object per line: ``id``, ``question``, ``evidence``, and
+    optionally ``answers``: short gold answers the quote must hold, as in SQuAD-style sets).
 
     Raises ValueError naming the file and line for anything :func:`run` could not use:
     a line that is not a JSON object, a missing or empty id or question, evidence that is
@@ -39,6 +40,9 @@ def load_questions(path: Path) -> list[dict]:
         evidence = row.get("evidence", [])
         if not isinstance(evidence, list) or not all(isinstance(e, str) and e.strip() for e in evidence):
             raise ValueError(f"{where}: 'evidence' must be a list of non-empty strings")
+        answers = row.get("answers", [])
+        if not isinstance(answers, list) or not all(isinstance(e, str) and e.strip() for e in answers):
+            raise ValueError(f"{where}: 'answers' must be a list of non-empty strings")
         if row["id"] in seen:
             raise ValueError(f"{where}: id {row['id']!r} already used on line {seen[row['id']]}")
         seen[row["id"]] = n
@@ -139,7 +143,9 @@ def run(assistant, questions: Sequence[dict], modes: Sequence[str] = MODES, k: i
                 "rel": rel,
                 "n_relevant": sum(relevance(all_texts, evidence)) if evidence else 0,
                 "abstained": answer.abstained,
-                "contains": bool(evidence) and not answer.abstained and any(relevance([quoted], evidence)),
+                # SQuAD-style sets name short gold answers: the quote must hold one of them
+                "contains": bool(evidence) and not answer.abstained
+                and any(relevance([quoted], q.get("answers") or evidence)),
                 "cited": bool(evidence) and not answer.abstained
                 and any(relevance([c.text for c in answer.citations], evidence)),
                 "length": len(quoted),

@@ -77,9 +77,11 @@ def code_hash() -> str:
 
 
 def collect_sources(corpus_dir: Path, library_dir: Path | None) -> list[Source]:
-    """The seed catalog's documents, then the library's (if it has a catalog)."""
-    sources = [Source(e, Path(corpus_dir), "seed") for e in load_catalog(Path(corpus_dir))]
-    if library_dir is not None and (Path(library_dir) / "catalog.json").is_file():
+    """The seed catalog's documents, then the library's (if it has a catalog; then the seed
+    catalog may be empty: a corpus of the user's documents only, as `rag eval --docs` builds)."""
+    has_library = library_dir is not None and (Path(library_dir) / "catalog.json").is_file()
+    sources = [Source(e, Path(corpus_dir), "seed") for e in load_catalog(Path(corpus_dir), allow_empty=has_library)]
+    if has_library:
         sources += [Source(e, Path(library_dir), "library")
                     for e in load_catalog(Path(library_dir), allow_empty=True)]
     return sources

@@ -181,10 +181,12 @@ class SentenceTransformerEncoder:
         return self._onnx or None
 
     def warm_up(self) -> None:
-        """Start loading the query model in the background (onnxruntime releases the GIL, so
-        it overlaps with building the BM25 index); the first question waits for it."""
+        """Start loading the query model in a background thread (onnxruntime releases the GIL,
+        so it overlaps with building the BM25 index); the first question waits for it. The
+        thread is not a daemon: a process that ends early waits for it instead of tearing
+        onnxruntime down mid-load (which aborts the process)."""
         if self.backend != "torch" and self._onnx is None:
-            threading.Thread(target=self._warm, name="rag-query-model", daemon=True).start()
+            threading.Thread(target=self._warm, name="rag-query-model").start()
 
     def prepare_passages(self) -> None:
         """Start loading the passage model (torch, ~15 s) in the background, once: called when
@@ -193,7 +195,7 @@ class SentenceTransformerEncoder:
             if self._model is not None or self._preparing:
                 return
             self._preparing = True
-        threading.Thread(target=self._prepare, name="rag-passage-model", daemon=True).start()
+        threading.Thread(target=self._prepare, name="rag-passage-model").start()  # joined at exit
 
     def _prepare(self) -> None:
         try:

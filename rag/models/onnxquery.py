@@ -7,12 +7,19 @@ The graph includes the pooling and the L2 normalization, so it returns what
 ``SentenceTransformer.encode_query(..., normalize_embeddings=True)`` returns (cosine 1.0000
 on the eval questions). The word-embedding table (250k x 384 of e5's 118M parameters) is
 kept out of the graph in a ``.npy`` that is memory-mapped: a question only touches its own
-rows, so loading the query model reads ~90 MB instead of ~470 MB. ``quantized``: weights dynamically quantized to int8 (smaller, but
-see README "Numbers": it costs retrieval quality here, so it is not the default).
+rows, so loading the query model reads ~90 MB instead of ~470 MB. ``quantized``: weights
+dynamically quantized to int8 (smaller, but it costs retrieval quality here, so it is not the
+default, and it is only made when ``RAG_QUERY_BACKEND=onnx-int8`` asks for it).
+
+One export per model, however many processes start at once: the export runs under an
+exclusive file lock (``<data dir>/onnx/.<model>.lock``), the process holding it removes
+temporary folders that an interrupted export left behind, and a finished export is moved
+into place with one rename.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -66,9 +73,8 @@ def _pooling(model_dir: Path) -> tuple[str, bool] | None:
 
 
 def export(model_dir: Path, out_dir: Path, model_id: str) -> None:
-    """Export the model (transformer + pooling + normalization) to ONNX, and an int8 copy."""
+    """Export the model (transformer + pooling + normalization) to ONNX."""
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
@@ -112,7 +118,6 @@ def export(model_dir: Path, out_dir: Path, model_id: str) -> None:
             torch.onnx.export(Pooled(model), (embeds, mask), str(tmp / FP32), input_names=["inputs_embeds", "attention_mask"],
                               output_names=["embedding"], opset_version=17, dynamo=False,
                               dynamic_axes={"inputs_embeds": axes, "attention_mask": axes, "embedding": {0: "batch"}})
-        quantize_dynamic(str(tmp / FP32), str(tmp / INT8), weight_type=QuantType.QInt8)
         (tmp / INFO).write_text(json.dumps(_source_info(model_dir, model_id), indent=2))
         if out_dir.exists():
             shutil.rmtree(out_dir)
@@ -127,7 +132,42 @@ def is_exported(model_dir: Path, out_dir: Path, model_id: str) -> bool:
     except (OSError, ValueError):
         return False
     return info == _source_info(model_dir, model_id) and all(
-        (out_dir / f).is_file() for f in (FP32, INT8, WORDS))
+        (out_dir / f).is_file() for f in (FP32, WORDS))
+
+
+def quantize(out_dir: Path) -> None:
+    """Write the int8 copy of an exported model beside it (temp file, then rename)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = out_dir / f".{INT8}.tmp-{os.getpid()}"
+    try:
+        quantize_dynamic(str(out_dir / FP32), str(tmp), weight_type=QuantType.QInt8)
+        os.replace(tmp, out_dir / INT8)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class ExportLock:
+    """An exclusive lock on a model's export folder, across processes (``flock``: released by
+    the kernel when the holder exits, however it exits). The holder removes what an export
+    that was interrupted left behind: no other process can be exporting while it holds it."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+
+    def __enter__(self) -> Path:
+        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.out_dir.parent / f".{self.out_dir.name}.lock", "a+b")
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+        for stale in self.out_dir.parent.glob(f".{self.out_dir.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        for stale in (self.out_dir.glob(f".{INT8}.tmp-*") if self.out_dir.is_dir() else ()):
+            stale.unlink(missing_ok=True)
+        return self.out_dir
+
+    def __exit__(self, *exc) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
 
 
 def threads() -> int:
@@ -211,12 +251,15 @@ def load_or_export(model_dir: Path, model_id: str, quantized: bool = False) -> O
     if _pooling(model_dir) is None:
         return None
     out = export_dir(model_id)
-    with _lock:
+    with _lock, ExportLock(out):
         if not is_exported(model_dir, out, model_id):
-            print(f"[rag] exporting the query encoder to ONNX in {out} (once, ~30 s)", file=sys.stderr)
+            print(f"[rag] exporting the query encoder to ONNX in {out} (once, ~30 s)", file=sys.stderr, flush=True)
             try:
                 export(model_dir, out, model_id)
             except Exception as e:  # noqa: BLE001 - any failure: fall back to torch
                 print(f"[rag] ONNX export failed ({type(e).__name__}: {e}); using torch", file=sys.stderr)
                 return None
+        if quantized and not (out / INT8).is_file():
+            print("[rag] quantizing the ONNX query encoder to int8 (once)", file=sys.stderr, flush=True)
+            quantize(out)
     return OnnxQueryModel(model_dir, out / (INT8 if quantized else FP32))

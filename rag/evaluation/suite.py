@@ -1,0 +1,132 @@
+"""The generalization suite: one folder per corpus under ``eval/suites/``, each run on its own
+and reported as one row of a table, with a macro average over the corpora.
+
+A suite folder holds ``suite.json``::
+
+    {"description": "...",
+     "seed": true,                        # the seed corpus (corpus/catalog.json), or
+     "docs": ["docs/law.md", ...],        # files added as `rag add` would, or
+     "squad": "cmrc2018_trial.json",      # a SQuAD-format set
+     "questions": ["questions/a.jsonl"]}  # question sets (not with "squad")
+
+Paths are relative to the suite folder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.assistant import Assistant
+from rag.evaluation import evaluate
+from rag.evaluation.corpora import EvalInputError, cache_root, check_evidence, corpus_assistant, read_squad
+from rag.models.encoder import Encoder
+from rag.paths import ROOT, slug
+
+SUITES_DIR = ROOT / "eval" / "suites"
+TABLE_COLUMNS = ("hit@5", "mrr", "answer_contains_evidence", "citation_accuracy", "answerable_rejected",
+                 "unanswerable_rejected", "mean_answer_chars")
+SHORT = {"answer_contains_evidence": "contains", "citation_accuracy": "cited", "answerable_rejected": "ans.rej",
+         "unanswerable_rejected": "unans.rej", "mean_answer_chars": "chars"}
+
+
+def suite_names(root: Path = SUITES_DIR) -> list[str]:
+    """The suites there are (folders with a ``suite.json``), by name."""
+    return sorted(p.parent.name for p in root.glob("*/suite.json"))
+
+
+def load_suite(name: str, root: Path = SUITES_DIR) -> dict:
+    """A suite's definition with absolute paths.
+
+    Raises:
+        EvalInputError: an unknown suite, or a ``suite.json`` that is not one.
+    """
+    folder = root / name
+    if name not in suite_names(root):
+        raise EvalInputError(f"unknown suite {name!r}: choose from {', '.join(suite_names(root)) or '(none)'}")
+    try:
+        spec = json.loads((folder / "suite.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise EvalInputError(f"{folder / 'suite.json'}: not readable JSON ({type(e).__name__})") from None
+    kinds = [k for k in ("seed", "docs", "squad") if spec.get(k)]
+    if len(kinds) != 1 or (kinds != ["squad"] and not spec.get("questions")):
+        raise EvalInputError(f"{folder / 'suite.json'}: give exactly one of seed, docs, squad "
+                             f"(and questions unless squad)")
+    return {"name": name, "description": spec.get("description", ""), "seed": bool(spec.get("seed")),
+            "docs": [(folder / d).resolve() for d in spec.get("docs") or []],
+            "squad": (folder / spec["squad"]).resolve() if spec.get("squad") else None,
+            "questions": [(folder / q).resolve() for q in spec.get("questions") or []]}
+
+
+def seed_assistant(encoder: Encoder) -> Assistant:
+    """The seed corpus alone (never the user's library), in an index folder of its own."""
+    where = cache_root() / "seeds"
+    (where / "empty-library").mkdir(parents=True, exist_ok=True)
+    return Assistant.load(library_dir=where / "empty-library",
+                          index_dir=where / "index" / slug(encoder.model_id.split("@")[0]),
+                          encoder=encoder, notice=lambda m: None)
+
+
+def prepare(suite: dict, encoder: Encoder) -> tuple[Assistant, list[dict]]:
+    """The assistant and the questions of one suite (questions are checked before anything is built)."""
+    if suite["squad"]:
+        doc, questions = read_squad(suite["squad"], cache_root() / "squad" / suite["name"])
+        return corpus_assistant([doc], encoder), questions
+    questions = evaluate.load_question_sets(suite["questions"])
+    assistant = seed_assistant(encoder) if suite["seed"] else corpus_assistant(suite["docs"], encoder)
+    check_evidence(assistant, questions)
+    return assistant, questions
+
+
+def run(names: Sequence[str], encoder: Encoder, progress=print) -> dict:
+    """Run the named suites in hybrid mode; one row of metrics per suite, plus the macro average."""
+    suites = [load_suite(n) for n in names]  # an unknown suite fails before anything runs
+    rows, reports = {}, {}
+    for suite in suites:
+        progress(f"[suite] {suite['name']}: building or loading its index …")
+        assistant, questions = prepare(suite, encoder)
+        progress(f"[suite] {suite['name']}: {len(questions)} questions over {len(assistant.passages)} passages")
+        report = evaluate.run(assistant, questions, modes=("hybrid",), k=10)
+        m = report["modes"]["hybrid"]["metrics"]
+        rows[suite["name"]] = {"documents": len(assistant.sources), "passages": len(assistant.passages),
+                               "questions": len(questions), **{c: m[c] for c in (*TABLE_COLUMNS, "answerable",
+                                                                                  "unanswerable")}}
+        reports[suite["name"]] = report
+    return {"suites": rows, "macro": macro(rows), "reports": reports}
+
+
+def macro(rows: dict[str, dict]) -> dict:
+    """The unweighted mean of each column over the suites (a suite without unanswerable
+    questions does not count towards 'unanswerable rejected')."""
+    out = {}
+    for c in TABLE_COLUMNS:
+        vals = [r[c] for r in rows.values() if not (c == "unanswerable_rejected" and not r["unanswerable"])]
+        out[c] = sum(vals) / len(vals) if vals else 0.0
+    return out
+
+
+def format_table(result: dict) -> str:
+    """One row per corpus and the macro average."""
+    head = "corpus".ljust(16) + "docs".rjust(5) + "psg".rjust(6) + "q".rjust(6)
+    lines = [head + "".join(SHORT.get(c, c).rjust(10) for c in TABLE_COLUMNS)]
+
+    def cells(m: dict) -> str:
+        return "".join((f"{m[c]:10.1f}" if c == "mean_answer_chars" else f"{m[c]:10.3f}") for c in TABLE_COLUMNS)
+
+    for name, r in result["suites"].items():
+        lines.append(name.ljust(16) + str(r["documents"]).rjust(5) + str(r["passages"]).rjust(6)
+                     + str(r["questions"]).rjust(6) + cells(r))
+    lines.append("macro average".ljust(33) + cells(result["macro"]))
+    return "\n".join(lines)
+
+
+def write(result: dict, out: Path) -> None:
+    """The table as ``out`` and each suite's full report beside it (``<out stem>/<suite>.json``)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    folder = out.with_suffix("")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, report in result["reports"].items():
+        (folder / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    summary = {k: v for k, v in result.items() if k != "reports"}
+    out.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
