@@ -29,9 +29,10 @@ browser-deps:
 index: install
 	$(BIN)/rag index
 
+# SERVE_ARGS: e.g. make run SERVE_ARGS='--port 7861'
 run: install
 	$(BIN)/rag index
-	$(BIN)/rag serve
+	$(BIN)/rag serve $(SERVE_ARGS)
 
 test: install browser-deps
 	$(BIN)/python -m pytest -q -ra

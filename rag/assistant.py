@@ -28,6 +28,9 @@ DENSE_SENTENCE_WEIGHT = 0.5  # dense score = mix of passage and best-sentence si
 DENSE_CANDIDATES = 100
 LEXICAL_CANDIDATES = 100
 STATS_SAMPLE = 2_000
+# Asked once by warm_up(): a Chinese question loads the query model and jieba's POS tagger, an
+# English one builds the English->Chinese glossary.
+WARM_UP_QUESTIONS = ("这些文件的主要内容是什么？", "What are these documents about?")
 
 
 def _notice(msg: str) -> None:
@@ -104,6 +107,19 @@ class Assistant:
         assistant.sources = sources
         assistant.paths = {"corpus": corpus, "library": library, "index": directory}
         return assistant
+
+    def warm_up(self) -> None:
+        """Answer a Chinese and an English question once and forget them, so that the first
+        real question is answered as fast as later ones (the app does this before it serves)."""
+        for q in WARM_UP_QUESTIONS:
+            self.ask(q)
+        self.forget_queries()
+
+    def forget_queries(self) -> None:
+        """Empty the encoder's cache of question vectors (if it keeps one)."""
+        cache = getattr(self.encoder, "cache", None)
+        if cache is not None:
+            cache.clear()
 
     def library(self):
         """The user's documents folder behind this assistant (a :class:`rag.documents.library.Library`)."""

@@ -249,12 +249,14 @@ def test_markdown_articles_and_multilevel_numbers(tmp_path):
     title, passages = _parse(path, "RURAL")
     assert title == "乡村振兴促进条例"
     by_id = _by_id(passages)
-    assert list(by_id) == ["RURAL-art1", "RURAL-art2", "RURAL-art3", "RURAL-i1", "RURAL-i2", "RURAL-16.2.5"]
+    # a law: items belong to their article, chapter headings are written "第二章 产业发展" (tests/test_law.py)
+    assert list(by_id) == ["RURAL-art1", "RURAL-art2", "RURAL-art3", "RURAL-art3.i1", "RURAL-art3.i2", "RURAL-16.2.5"]
     assert by_id["RURAL-art1"].text == "为了全面实施乡村振兴战略，制定本条例。"
     assert by_id["RURAL-art1"].label == "《乡村振兴促进条例》第一条"
     assert by_id["RURAL-art2"].text == "本条例适用于本省行政区域内的乡村振兴工作，包括产业、人才和文化振兴。"
-    assert by_id["RURAL-art3"].section == ("第二章产业发展",)
-    assert by_id["RURAL-i2"].text == "发展乡村旅游业。"
+    assert by_id["RURAL-art3"].section == ("第二章 产业发展",)
+    assert by_id["RURAL-art3.i2"].text == "发展乡村旅游业。"
+    assert by_id["RURAL-art3.i2"].label == "《乡村振兴促进条例》第三条第（二）项"
     assert by_id["RURAL-16.2.5"].label == "《乡村振兴促进条例》第16.2.5段"
     assert by_id["RURAL-16.2.5"].text == "本项措施由**农业农村部门**负责实施。"
 

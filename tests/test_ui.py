@@ -329,8 +329,17 @@ def test_serve_binds_loopback_by_default_and_never_shares(monkeypatch, capsys, f
     calls = {}
 
     class FakeDemo:
+        local_url = "http://127.0.0.1:7860/"
+
         def launch(self, **kwargs):
             calls["launch"] = kwargs
+            calls["order"] = ["launch"]
+
+        def block_thread(self):
+            calls["order"].append("serving")
+
+        def close(self):
+            calls["order"].append("closed")
 
     def fake_load(**kwargs):
         calls["load"] = kwargs
@@ -338,8 +347,12 @@ def test_serve_binds_loopback_by_default_and_never_shares(monkeypatch, capsys, f
 
     monkeypatch.setattr(Assistant, "load", fake_load)
     monkeypatch.setattr(app, "build_app", lambda holder: calls.update(holder=holder) or FakeDemo())
+    monkeypatch.setattr(app, "_warm_server", lambda url, q: calls["order"].append(f"warm {url}"))
     app.serve()
     assert calls["holder"].current is fake_assistant and calls["holder"].warm
+    # the URL is printed once the server has answered a warm-up request, and never before
+    assert calls["order"] == ["launch", "warm http://127.0.0.1:7860/", "serving", "closed"]
+    assert "Running on local URL:  http://127.0.0.1:7860/" in capsys.readouterr().out
     launched = calls["launch"]
     assert launched["server_name"] == "127.0.0.1" and launched["server_port"] == 7860
     assert launched["share"] is False and launched["css"] == style.CSS

@@ -219,11 +219,39 @@ def _is_loopback(host: str) -> bool:
 
 
 def serve(host: str = "127.0.0.1", port: int = 7860, model: str | None = None) -> None:
-    """Load the assistant and serve the app until interrupted (what ``rag serve`` runs)."""
+    """Load the assistant and serve the app until interrupted (what ``rag serve`` runs).
+
+    The URL is printed only once the app is warm: the assistant has answered a question in
+    each language and the server has answered one request, so the first question a user asks
+    is answered as fast as later ones.
+    """
     from rag import Assistant
+    from rag.assistant import WARM_UP_QUESTIONS
 
     assistant = Assistant.load(model=model, progress=True)
     if not _is_loopback(host):
         print(f"[rag] warning: serving on {host}: anyone who can reach this address can use the app "
               "(there is no login)", file=sys.stderr)
-    launch(build_app(documents.Current(assistant, warm=True)), host, port)
+    print("[rag] warming up the query path (query model, tagger, English glossary) …", file=sys.stderr, flush=True)
+    assistant.warm_up()
+    demo = build_app(documents.Current(assistant, warm=True))
+    launch(demo, host, port, quiet=True, prevent_thread_lock=True)
+    _warm_server(demo.local_url, WARM_UP_QUESTIONS[0])
+    assistant.forget_queries()  # the warm-up question's vector
+    print(f"* Running on local URL:  {demo.local_url}", flush=True)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close()
+
+
+def _warm_server(url: str, question: str) -> None:
+    """One request through the server's own API (its first request sets up the queue worker)."""
+    from gradio_client import Client
+
+    try:
+        Client(url, verbose=False).predict(question, 5, "hybrid", api_name="/ask")
+    except Exception as e:  # noqa: BLE001 - warming is best effort; serving goes on
+        print(f"[rag] warm-up request failed ({type(e).__name__}); serving anyway", file=sys.stderr)

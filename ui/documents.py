@@ -63,7 +63,7 @@ class Current:
         self._assistant = assistant
         glossary = getattr(getattr(assistant, "lexical", None), "glossary", None)
         if self.warm and callable(glossary):
-            threading.Thread(target=glossary, name="rag-glossary", daemon=True).start()
+            threading.Thread(target=glossary, name="rag-glossary").start()  # not a daemon: joined at exit
 
 
 def accepted_types() -> tuple[str, ...]:

@@ -11,8 +11,12 @@ Paragraph boundaries per format:
 * TXT / Markdown: blank lines; a line that opens with a paragraph number, a list
   marker or a chapter/article marker; an indented line (two spaces or an
   ideographic space). A text file without any blank line has one paragraph per
-  line (the usual layout of Chinese ``.txt`` files).
-* HTML: ``<p>``, ``<li>``, ``<td>``, ``<div>`` and the other block elements.
+  line (the usual layout of Chinese ``.txt`` files). In Markdown, YAML front matter
+  (``---`` ... ``---`` at the top), HTML comments (``<!-- ... -->``, also over several
+  lines) and lines that hold nothing but links or images are not text; a line that
+  was only a comment or links ends a paragraph.
+* HTML: ``<p>``, ``<li>``, ``<td>``, ``<div>`` and the other block elements
+  (comments are not text).
 * DOCX: Word paragraphs and table cells.
 * PDF: the text layer's lines, by layout (:mod:`rag.documents.pdftext`): blank lines,
   numbered lines, first-line indents, vertical gaps, a short line that ends a
@@ -46,6 +50,10 @@ _MD_HEADING = re.compile(r" {0,3}(#{1,6})(?!#)\s*(.*?)(?:\s+#+)?\s*")
 _MD_SETEXT = re.compile(r" {0,3}(=+|-+)\s*")
 _MD_RULE = re.compile(r" {0,3}(?:(?:\*\s*){3,}|(?:-\s*){3,}|(?:_\s*){3,})")
 _MD_FENCE = re.compile(r" {0,3}(```|~~~)")
+_MD_LINK = r"""!?\[(?:[^\[\]]|\[[^\]]*\]\([^)]*\))*\]\([^)]*\)|<(?:https?|ftp|mailto):[^>\s]*>|(?:https?://|www\.)\S+"""
+_MD_LINKS_ONLY = re.compile(rf"\s*(?:[-*+]\s+)?(?:(?:{_MD_LINK})\s*)+")
+_MD_LINK_DEFINITION = re.compile(r" {0,3}\[[^\]]+\]:\s*\S+.*")
+_YAML_LINE = re.compile(r"\s|#|-\s|-$|[^\s:][^:]*:(?:\s|$)")
 _DOCX_HEADING = re.compile(r"(?:heading|标题)\s*([1-9])", re.IGNORECASE)
 
 
@@ -229,17 +237,54 @@ def _paragraph(lines: list[str]) -> Block:
     return Block("paragraph", clean_inline("\n".join(lines)))
 
 
+def _front_matter_end(lines: list[str]) -> int:
+    """The index of the first line after YAML front matter at the top (0 when there is none)."""
+    if not lines or lines[0].rstrip() != "---":
+        return 0
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() in ("---", "..."):
+            return i + 1 if all(_YAML_LINE.match(line) for line in lines[1:i] if line.strip()) else 0
+    return 0
+
+
+def _strip_comments(line: str, in_comment: bool) -> tuple[str, bool]:
+    """``line`` without its HTML comments; ``in_comment``: a comment is open at its start / end."""
+    kept, pos = [], 0
+    while True:
+        if in_comment:
+            end = line.find("-->", pos)
+            if end < 0:
+                return "".join(kept), True
+            pos, in_comment = end + 3, False
+        start = line.find("<!--", pos)
+        if start < 0:
+            kept.append(line[pos:])
+            return "".join(kept), False
+        kept.append(line[pos:start])
+        pos, in_comment = start + 4, True
+
+
 def _markdown_blocks(text: str) -> list[Block]:
     blocks: list[Block] = []
     current: list[str] = []
     fence: str | None = None
+    in_comment = False
 
     def flush() -> None:
         if current:
             blocks.append(_paragraph(current))
             current.clear()
 
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for line in lines[_front_matter_end(lines):]:
+        if fence is None and (in_comment or "<!--" in line):
+            line, in_comment = _strip_comments(line, in_comment)
+            if not line.strip():
+                flush()  # a comment line ends a paragraph, like a blank line
+                continue
+        if fence is None and (_MD_LINKS_ONLY.fullmatch(line) or _MD_LINK_DEFINITION.fullmatch(line)):
+            flush()
+            continue
         opener = _MD_FENCE.match(line)
         if fence or opener:
             if opener and (fence is None or opener.group(1) == fence):

@@ -98,12 +98,14 @@ class Library:
             original_name: The name to record when ``path`` is a temporary upload.
 
         Returns:
-            The new catalog entry.
+            The new catalog entry; a law's also has ``issued``, the adoption / revision
+            line(s) under its title (:func:`rag.documents.law.issued`).
 
         Raises:
             CorpusError: a clear message naming the file when it cannot be added.
         """
         from rag.documents.formats import MAX_BYTES, SUPPORTED, read_document_file
+        from rag.documents.law import issued
         from rag.documents.paragraphs import derive_title, parse_document
 
         path = Path(path)
@@ -139,6 +141,9 @@ class Library:
         entry = {"doc_id": doc_id, "file": f"{FILES}/{doc_id}{ext}", "title": title,
                  "short": " ".join((short or f"《{title}》").split())[:MAX_TITLE], "source": name,
                  "date": time.strftime("%Y-%m-%d"), "parser": AUTO_PARSER, "sha256": digest}
+        adopted = issued(doc)
+        if adopted:  # a law's adoption / revision line(s), e.g. "2021年6月10日第十三届…会议通过"
+            entry["issued"] = adopted
         if not parse_document(doc, entry):
             raise CorpusError(f"{name}: no recognisable paragraphs")
         target = self.root / entry["file"]

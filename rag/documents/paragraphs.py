@@ -42,6 +42,11 @@ Paragraphs longer than :data:`LONG_PARAGRAPH` characters are split at sentence e
 (``。！？；!?;``) into parts of at most about :data:`PART_SIZE` characters: the first
 part keeps the id, the next ones get ``~2``, ``~3`` ... (``MYDOC-12~2``), and each
 label ends with ``（k/n）``.
+
+Laws (documents of ``第X条`` articles) are numbered by article, 款 and 项 instead
+(``MYDOC-art8``, ``MYDOC-art8.2``, ``MYDOC-art30.i2``); their chapter headings are
+normalised (``第一章 总则``) and their adoption lines are not passages: see
+:mod:`rag.documents.law`.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from pathlib import Path
 
 from rag.documents.blocks import Block, Document
 from rag.documents.formats import read_document_file
+from rag.documents.law import Numbered, chapter_heading, is_law, law_blocks, law_numbers
 from rag.errors import CorpusError
 from rag.records import Passage
 from rag.text.normalize import clean_inline
@@ -106,6 +112,8 @@ class _Draft:
     parents: tuple[_Marker, ...] = ()
     context: tuple[str, str] | None = None  # (id token, label) of the chapter/heading in force
     keys: list[str] = field(default_factory=list)
+    heading: int = 0  # headings before it
+    law: tuple[str, str] | None = None  # (id token, label) inside a law's article
 
 
 def chinese_number(text: str) -> int:
@@ -235,7 +243,14 @@ def parse_document(doc: Document, entry: dict) -> list[Passage]:
     Raises:
         CorpusError: If the document has no paragraphs.
     """
-    drafts = _drafts(_content_blocks(doc, entry))
+    blocks = _content_blocks(doc, entry)
+    statute = is_law(blocks)
+    drafts = _drafts(law_blocks(blocks) if statute else blocks, statute)
+    if statute:
+        numbers = law_numbers([Numbered(d.marker.kind if d.marker else None, d.marker.token if d.marker else "",
+                                        d.marker.label if d.marker else "", d.heading) for d in drafts])
+        for draft, number in zip(drafts, numbers, strict=True):
+            draft.law = number
     if not drafts:
         name = entry.get("file") or entry["doc_id"]
         raise CorpusError(f"{name}: no recognisable paragraphs in document {entry['doc_id']!r}")
@@ -312,7 +327,7 @@ class _Walker:
             return
         parents = self.nest(marker) if marker else ()
         body = marker.rest if marker else text
-        self.drafts.append(_Draft(body, self.section, marker, parents, self.context))
+        self.drafts.append(_Draft(body, self.section, marker, parents, self.context, heading=self.headings))
         self.joinable = True
 
 
@@ -326,20 +341,20 @@ def _continues(previous: str, text: str) -> bool:
     return len(previous) >= 40 and bool(_IDEOGRAPH.match(previous[-1]) and _IDEOGRAPH.match(text))
 
 
-def _drafts(blocks: list[Block]) -> list[_Draft]:
+def _drafts(blocks: list[Block], statute: bool = False) -> list[_Draft]:
+    """Drafts and sections; in a law (``statute``) 编/章/节 nest by kind and no ``（一）`` is a heading."""
     walker = _Walker()
     for i, block in enumerate(blocks):
         text = clean_inline(block.text)
-        if block.kind == "heading":
-            chapter = _CHAPTER.fullmatch(text)
-            walker.heading(block.level, text, _chapter_context(chapter) if chapter else None)
-            continue
         chapter = _CHAPTER.fullmatch(text)
-        if chapter and len(text) <= 40 and not _HEADING_PUNCT.search(text):
-            walker.heading(_CHAPTER_RANK[chapter.group(2)], text, _chapter_context(chapter))
+        if block.kind == "heading" or (chapter and len(text) <= 40 and not _HEADING_PUNCT.search(text)):
+            rank = _CHAPTER_RANK[chapter.group(2)] if chapter and block.kind != "heading" else block.level
+            if statute:  # 编 > 章 > 节 by kind; any other heading (序言, 附件) ranks with the chapters
+                rank, text = chapter_heading(text) or (_CHAPTER_RANK["章"], text)
+            walker.heading(rank, text, _chapter_context(chapter) if chapter else None)
             continue
         marker = find_marker(text)
-        if marker and _is_enum_heading(marker, text, blocks[i + 1:i + 2]):
+        if marker and not statute and _is_enum_heading(marker, text, blocks[i + 1:i + 2]):
             walker.heading(_ENUM_HEADING_RANK[marker.kind], text, walker.context, marker)
             continue
         walker.paragraph(text, marker)
@@ -365,16 +380,19 @@ def _is_enum_heading(marker: _Marker, text: str, following: list[Block]) -> bool
 
 def _assign_ids(drafts: list[_Draft], entry: dict) -> list[str]:
     for draft in drafts:
-        if draft.marker is None:
+        if draft.marker is None or draft.law is not None:
             continue
         path = ".".join(m.token for m in (*draft.parents, draft.marker))
         context = f"{draft.context[0]}.{path}" if draft.context else path
         draft.keys = [draft.marker.token, path, context]
-    levels = _levels_by_kind(drafts)
+    levels = _levels_by_kind([d for d in drafts if d.law is None])
     ids: list[str] = []
-    used: set[str] = set()
+    used = {f"{entry['doc_id']}-{d.law[0]}" for d in drafts if d.law is not None}
     unnumbered = 0
     for draft in drafts:
+        if draft.law is not None:
+            ids.append(f"{entry['doc_id']}-{draft.law[0]}")
+            continue
         if draft.marker is not None:
             token = draft.keys[levels[draft.marker.kind]]
         else:
@@ -400,6 +418,8 @@ def _levels_by_kind(drafts: list[_Draft]) -> dict[str, int]:
 
 def _passage_label(draft: _Draft, pid: str, entry: dict, per_section: Counter) -> str:
     short = entry["short"]
+    if draft.law is not None:
+        return short + draft.law[1]
     if draft.marker is None:
         per_section[draft.section] += 1
         heading = draft.section[-1] if draft.section else ""

@@ -214,7 +214,7 @@ class OnnxQueryModel:
             except Exception as e:  # noqa: BLE001 - re-raised below
                 result["error"] = e
 
-        t = threading.Thread(target=load_session, daemon=True)
+        t = threading.Thread(target=load_session)
         t.start()
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
