@@ -21,7 +21,7 @@ from rag.records import Passage
 from rag.text.normalize import clean_inline, squash  # noqa: F401 - squash: re-exported for callers
 
 INGEST_VERSION = 1  # part of the corpus hash: bump when parsing changes, so indexes are rebuilt
-GENERIC_VERSION = 2  # the same for rag/formats.py + rag/pdftext.py + rag/paragraphs.py (users' own documents)
+GENERIC_VERSION = 3  # the same for rag/formats.py + rag/pdftext.py + rag/paragraphs.py (users' own documents)
 CATALOG_NAME = "catalog.json"
 CATALOG_KEYS = ("doc_id", "file", "title", "short", "source", "date", "parser")
 

@@ -153,7 +153,10 @@ class _PdfLayout:
         widths = sorted(display_width(line.text) for line in lines if line.text.strip())
         self.full_width = widths[int(0.9 * (len(widths) - 1))] if widths else 0
         margins = Counter(round(line.x or 0) for line in placed)
-        self.margin = margins.most_common(1)[0][0] if margins else None
+        # The body's left margin: the leftmost position many lines start at (the most common one
+        # is the first-line indent when most paragraphs are one or two lines long, as in laws).
+        frequent = [x for x, n in margins.items() if n >= 0.1 * len(placed)]
+        self.margin = min(frequent) if frequent else None
         pitches = [
             a.y - b.y for a, b in zip(placed, placed[1:], strict=False)
             if a.page == b.page and a.y is not None and b.y is not None and 0 < a.y - b.y < 5 * (a.size or 1)
@@ -180,7 +183,12 @@ class _PdfLayout:
             return bool(_SENTENCE_END.search(prev.text)) or self._indented(line)
         if self.pitch and prev.y is not None and line.y is not None and prev.y - line.y > 1.4 * self.pitch:
             return True
-        return self._indented(line) and not self._indented(prev) and not PARA_START.match(prev.text)
+        if not self._indented(line):
+            return False
+        # An indented line opens a paragraph unless it follows the (indented) first line of one;
+        # after a line that ends a sentence it does either way: a paragraph whose first line is
+        # full and ends with "。" is followed by an indented new one (a law's next 款).
+        return bool(_SENTENCE_END.search(prev.text)) or (not self._indented(prev) and not PARA_START.match(prev.text))
 
     def _indented(self, line: Line) -> bool:
         if line.text.startswith(("\u3000", "  ")):
