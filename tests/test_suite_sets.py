@@ -1,0 +1,121 @@
+"""Checks for the generalization suite's hand-written sets (no model): the laws' questions
+(eval/suites/laws/questions/) and the dialogue set (eval/dialogues.jsonl), and that every
+suite in eval/suites/ is well formed (see eval/README.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from rag.evaluation import suite
+
+ROOT = Path(__file__).parents[1]
+LAWS = ROOT / "eval" / "suites" / "laws"
+LAW_NAMES = ("data-security-law-2021", "export-control-law-2020", "foreign-relations-law-2023",
+             "national-defense-law-2020")
+SEEDS = {"SC2022": ROOT / "corpus" / "nato-strategic-concept-2022.zh.txt",
+         "S2003-85": ROOT / "corpus" / "un-s-2003-85-nato-counter-terrorism.zh.txt"}
+DOCS = {**SEEDS, **{n: LAWS / "docs" / f"{n}.md" for n in LAW_NAMES}}
+TYPES = {"factual", "why", "how", "list", "unanswerable"}
+COPY_RUN = 12
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@cache
+def lines_of(doc: str) -> list[str]:
+    return [squeeze(line) for line in DOCS[doc].read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@cache
+def law_questions(name: str) -> list[dict]:
+    text = (LAWS / "questions" / f"{name}.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def all_law_questions() -> list[dict]:
+    return [q for n in LAW_NAMES for q in law_questions(n)]
+
+
+@pytest.mark.parametrize("name", LAW_NAMES)
+def test_each_law_has_enough_questions_of_each_kind(name):
+    qs = law_questions(name)
+    assert sum(q["type"] != "unanswerable" for q in qs) >= 25
+    assert sum(q["type"] == "unanswerable" for q in qs) >= 8
+    assert sum(q["lang"] == "en" for q in qs) >= math.ceil(0.2 * len(qs))
+    assert {q["type"] for q in qs} <= TYPES
+
+
+def test_law_question_ids_are_unique():
+    ids = [q["id"] for q in all_law_questions()]
+    assert [i for i, c in Counter(ids).items() if c > 1] == []
+
+
+@pytest.mark.parametrize("q", all_law_questions(), ids=lambda q: q["id"])
+def test_law_evidence_is_verbatim_inside_one_paragraph(q):
+    if q["type"] == "unanswerable":
+        assert q["evidence"] == [] and q["doc"] is None
+        return
+    assert q["doc"] in LAW_NAMES and 1 <= len(q["evidence"]) <= 3
+    for span in q["evidence"]:
+        assert 6 <= len(squeeze(span)) <= 40, span
+        assert any(squeeze(span) in line for line in lines_of(q["doc"])), f"{q['id']}: {span!r}"
+        assert not re.match(r"第[一二三四五六七八九十百零〇]+条", span) and not span.startswith("（")
+
+
+@pytest.mark.parametrize("q", all_law_questions(), ids=lambda q: q["id"])
+def test_law_question_is_paraphrased(q):
+    question = squeeze(q["question"])
+    text = "".join(lines_of(q["doc"])) if q["doc"] else ""
+    runs = [question[i:i + COPY_RUN] for i in range(len(question) - COPY_RUN + 1)]
+    assert [r for r in runs if r in text] == []
+
+
+@cache
+def dialogues() -> list[dict]:
+    text = (ROOT / "eval" / "dialogues.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_dialogue_set_size_and_mix():
+    ds = dialogues()
+    kinds = Counter(d["kind"] for d in ds)
+    assert len(ds) >= 40 and set(kinds) == {"followup", "switch"}
+    assert 0.65 <= kinds["followup"] / len(ds) <= 0.85
+    assert 0.15 <= sum(d["lang"] == "en" for d in ds) / len(ds) <= 0.3
+    assert len({d["id"] for d in ds}) == len(ds)
+    assert any(t["doc"] in LAW_NAMES for d in ds for t in d["turns"])
+
+
+@pytest.mark.parametrize("d", dialogues(), ids=lambda d: d["id"])
+def test_dialogue_turns(d):
+    turns = d["turns"]
+    assert 2 <= len(turns) <= 3
+    assert turns[0]["standalone"] == turns[0]["question"]
+    if d["kind"] == "switch":
+        assert turns[1]["standalone"] == turns[1]["question"]
+    else:
+        assert all(t["standalone"] != t["question"] for t in turns[1:])
+    for t in turns:
+        assert t["doc"] in DOCS and 1 <= len(t["evidence"]) <= 3
+        text = "".join(lines_of(t["doc"]))
+        for span in t["evidence"]:
+            assert squeeze(span) in text, f"{d['id']}: {span!r}"
+
+
+@pytest.mark.parametrize("name", suite.suite_names())
+def test_every_suite_is_well_formed(name):
+    spec = suite.load_suite(name)
+    assert all(p.is_file() for p in [*spec["docs"], *spec["questions"]] + ([spec["squad"]] if spec["squad"] else []))
+
+
+def test_the_suites_are_the_ones_the_readme_reports():
+    assert suite.suite_names() == ["cmrc2018-trial", "laws", "laws-docx", "laws-pdf", "seeds"]
