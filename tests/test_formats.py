@@ -9,9 +9,10 @@ import pytest
 
 from rag.documents import formats
 from rag.documents.formats import Block, Document, read_document_file
-from rag.documents.ingest import CorpusError, squash
 from rag.documents.paragraphs import chinese_number, derive_title, find_marker, parse_document, parse_file
 from rag.documents.pdftext import join_pdf_lines
+from rag.errors import CorpusError
+from rag.text.normalize import squash
 
 
 def _entry(doc_id: str, title: str) -> dict:

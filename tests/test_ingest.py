@@ -9,15 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents.ingest import (
-    CorpusError,
-    clean_inline,
-    load_catalog,
-    load_corpus,
-    parse_s2003_85,
-    parse_strategic_concept,
-    squash,
-)
+from rag.documents.ingest import load_catalog, load_corpus, parse_s2003_85, parse_strategic_concept
+from rag.errors import CorpusError
+from rag.text.normalize import clean_inline, squash
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 SC_FILE = CORPUS / "nato-strategic-concept-2022.zh.txt"

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from retrieval_variants import metrics  # noqa: E402
 
-from rag import Assistant
+from rag import Assistant  # noqa: E402
 from rag.documents.context import embedding_texts  # noqa: E402
 from rag.evaluation import evaluate  # noqa: E402
 from rag.question import clean_question  # noqa: E402

@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from rag import Assistant
+from rag import Assistant  # noqa: E402
 from rag.evaluation import evaluate  # noqa: E402
 from rag.question import clean_question  # noqa: E402
 from rag.retrieval.fusion import LEXICAL_WEIGHT, fuse, zscore  # noqa: E402

@@ -35,13 +35,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from rag import Assistant  # noqa: E402
-from rag.answers import answertype  # noqa: E402
-from rag.answers import compose  # noqa: E402
+from rag.answers import answertype, compose  # noqa: E402
 from rag.answers import pick as A  # noqa: E402
-from rag.documents.ingest import squash  # noqa: E402
 from rag.evaluation import evaluate  # noqa: E402
 from rag.question import clean_question  # noqa: E402
-from rag.retrieval.lexical import names_and_years  # noqa: E402
+from rag.text.normalize import squash  # noqa: E402
+from rag.text.segment import names_and_years  # noqa: E402
 
 PLACE = re.compile(r"哪座城市|哪个城市|哪里|何地|where|which city", re.I)
 WHY = re.compile(r"为什么|为何|原因|why", re.I)

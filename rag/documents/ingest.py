@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rag.errors import CorpusError
 from rag.records import Passage
-from rag.text.normalize import clean_inline, squash  # noqa: F401 - squash: re-exported for callers
+from rag.text.normalize import clean_inline
 
 INGEST_VERSION = 1  # part of the corpus hash: bump when parsing changes, so indexes are rebuilt
 GENERIC_VERSION = 3  # the same for rag/formats.py + rag/pdftext.py + rag/paragraphs.py (users' own documents)

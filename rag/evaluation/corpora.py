@@ -100,7 +100,8 @@ def _window(context: str, start: int, text: str) -> str:
 def read_squad(path: Path | str, out_dir: Path) -> tuple[Path, list[dict]]:
     """A SQuAD-format file as one document and a question set.
 
-    The contexts, in order, become the paragraphs of ``<out_dir>/<name>.txt``; each
+    The contexts, in order, become the paragraphs of ``<out_dir>/<name>.md``, each under a
+    heading with its article's title (so no two contexts run together as one paragraph); each
     question's evidence (what makes a passage relevant) is its first answer with a few
     characters around it, and its ``answers`` are all gold answer texts (what the quote must
     hold). Questions without an answer found in their context are unanswerable (evidence []).
@@ -114,15 +115,16 @@ def read_squad(path: Path | str, out_dir: Path) -> tuple[Path, list[dict]]:
     except (OSError, ValueError) as e:
         raise EvalInputError(f"{path}: not a readable SQuAD JSON file ({type(e).__name__})") from None
     articles = data.get("data") if isinstance(data, dict) else None
-    paragraphs = [p for a in articles or [] if isinstance(a, dict)
+    paragraphs = [(" ".join(str(a.get("title") or "").split()) or f"{k + 1}", p)
+                  for k, a in enumerate(articles or []) if isinstance(a, dict)
                   for p in a.get("paragraphs") or [] if isinstance(p, dict)]
-    contexts = [p for p in paragraphs if isinstance(p.get("context"), str) and p["context"].strip()]
+    contexts = [(t, p) for t, p in paragraphs if isinstance(p.get("context"), str) and p["context"].strip()]
     if not contexts:
         raise EvalInputError(f"{path}: no contexts (expected data[].paragraphs[].context)")
     questions, texts, seen = [], [], set()
-    for p in contexts:
+    for title, p in contexts:
         context = " ".join(p["context"].split())
-        texts.append(context)
+        texts.append(f"## {title}\n\n{context}")
         for n, qa in enumerate(p.get("qas") or []):
             if not isinstance(qa, dict) or not isinstance(qa.get("question"), str) or not qa["question"].strip():
                 continue
@@ -140,8 +142,8 @@ def read_squad(path: Path | str, out_dir: Path) -> tuple[Path, list[dict]]:
     if not questions:
         raise EvalInputError(f"{path}: no questions (expected data[].paragraphs[].qas[].question)")
     out_dir.mkdir(parents=True, exist_ok=True)
-    doc = out_dir / f"{path.stem}.txt"
-    text = "\n\n".join([path.stem, *texts]) + "\n"  # the first line is the title, not a passage
+    doc = out_dir / f"{path.stem}.md"
+    text = "\n\n".join([f"# {path.stem}", *texts]) + "\n"
     if not doc.is_file() or doc.read_text(encoding="utf-8") != text:
         doc.write_text(text, encoding="utf-8")
     return doc, questions
