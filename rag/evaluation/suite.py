@@ -111,8 +111,13 @@ def format_table(result: dict) -> str:
     head = "corpus".ljust(16) + "docs".rjust(5) + "psg".rjust(6) + "q".rjust(6)
     lines = [head + "".join(SHORT.get(c, c).rjust(10) for c in TABLE_COLUMNS)]
 
+    def cell(m: dict, c: str) -> str:
+        if c == "unanswerable_rejected" and m.get("unanswerable") == 0:
+            return "—".rjust(10)  # no unanswerable questions in this corpus
+        return f"{m[c]:10.1f}" if c == "mean_answer_chars" else f"{m[c]:10.3f}"
+
     def cells(m: dict) -> str:
-        return "".join((f"{m[c]:10.1f}" if c == "mean_answer_chars" else f"{m[c]:10.3f}") for c in TABLE_COLUMNS)
+        return "".join(cell(m, c) for c in TABLE_COLUMNS)
 
     for name, r in result["suites"].items():
         lines.append(name.ljust(16) + str(r["documents"]).rjust(5) + str(r["passages"]).rjust(6)
