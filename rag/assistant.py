@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from rag import followup
 from rag.answers.compose import compose
 from rag.answers.corpus import AnswerCorpus
 from rag.index.store import DenseIndex, is_exact, search_ids
@@ -257,14 +259,28 @@ class Assistant:
             order = [i for i in order if np.isfinite(s[i])]
         return [Hit(self.passages[i], float(s[i])) for i in order]
 
-    def ask(self, question: str, top_k: int = 5, mode: str = "hybrid") -> Answer:
+    def ask(self, question: str, top_k: int = 5, mode: str = "hybrid", history: list[str] | None = None) -> Answer:
         """Answer a question with sentences quoted from the documents.
 
+        ``history``: the conversation's earlier user questions, oldest first. A question that
+        leans on them ("它的第二项任务是什么？", "What about China?") is understood together with
+        the previous one (:mod:`rag.followup`); the answer's ``understood`` says how. With no
+        history the answer is exactly what it would be without.
+
         Raises:
-            QuestionError: the question is empty or not text, or ``top_k``/``mode`` are invalid.
+            QuestionError: the question is empty or not text, ``top_k``/``mode`` are invalid, or
+                ``history`` is not a list of strings.
         """
         top_k, mode = check_options(top_k, mode)
         text, notes = clean_question(question)
+        understood = followup.understand(text, followup.check_history(history))
+        if understood != text:
+            understood, more = clean_question(understood)  # the combined question's length cap
+            notes = notes + [n for n in more if n not in notes]
+        answer = self._answer(understood, top_k, mode, notes)
+        return replace(answer, question=text, understood=understood)
+
+    def _answer(self, text: str, top_k: int, mode: str, notes: list[str]) -> Answer:
         query_vec = self.encoder.encode_queries([text])[0]
         lexical = self.lexical.scores(text) if mode != "dense" else None
         sims = self.similarities(query_vec, lexical)

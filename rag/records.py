@@ -96,10 +96,17 @@ class Answer:
     mode: str = "hybrid"
     notes: tuple[str, ...] = field(default=())
     signals: Signals | None = None
+    understood: str = ""  # the question as understood from the conversation ("" or the question: no context used)
+
+    @property
+    def used_context(self) -> bool:
+        """Whether earlier questions of the conversation were used to understand this one."""
+        return bool(self.understood) and self.understood != self.question
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
+            "understood": self.understood or self.question,
             "text": self.text,
             "abstained": self.abstained,
             "mode": self.mode,

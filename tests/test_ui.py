@@ -168,7 +168,7 @@ class Failing:
     def __init__(self, error):
         self.error = error
 
-    def ask(self, question, top_k=5, mode="hybrid"):
+    def ask(self, question, top_k=5, mode="hybrid", history=None):
         raise self.error
 
 

@@ -50,14 +50,17 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from rag.errors import RagError
+from rag.followup import MAX_HISTORY
 from ui import documents
 from ui.handlers import (
     DEFAULT_TOP_K,
     MAX_ID_CHARS,
     MAX_INPUT_CHARS,
     _clean_id,
+    _is_blank,
     ask_json,
     chat_turn,
+    limit_input,
     lookup_html,
     lookup_json,
     toc_choices,
@@ -93,12 +96,14 @@ def build_app(assistant: Assistant | documents.Current, *, concurrency: int = AS
     """
     holder = assistant if isinstance(assistant, documents.Current) else documents.Current(assistant)
 
-    def on_ask(question, history, top_k, mode, show_scores):
-        history, box = chat_turn(holder.current, question, history, top_k, mode, show_scores)
-        return history, history, box
+    def on_ask(question, history, asked, top_k, mode, show_scores):
+        history, box = chat_turn(holder.current, question, history, top_k, mode, show_scores, asked)
+        if box == "" and not _is_blank(question):  # answered: later questions may lean on it
+            asked = [*(asked or []), limit_input(question)[0]][-MAX_HISTORY:]
+        return history, history, asked, box
 
-    def on_clear():
-        return [], [], ""
+    def on_clear():  # a new conversation
+        return [], [], [], ""
 
     def on_lookup(passage_id, context):
         a = holder.current
@@ -108,10 +113,12 @@ def build_app(assistant: Assistant | documents.Current, *, concurrency: int = AS
     def on_pick(passage_id, context):
         return passage_id or "", lookup_html(holder.current, passage_id, context)
 
-    def api_ask(question: str, top_k: int = DEFAULT_TOP_K, mode: str = "hybrid") -> dict:
-        """Answer a question with quoted, cited sentences (Answer.to_dict())."""
+    def api_ask(question: str, top_k: int = DEFAULT_TOP_K, mode: str = "hybrid",
+                history: list[str] | None = None) -> dict:
+        """Answer a question with quoted, cited sentences (Answer.to_dict()); ``history``: the
+        conversation's earlier questions, oldest first (a follow-up is understood from them)."""
         try:
-            return ask_json(holder.current, question, top_k, mode)
+            return ask_json(holder.current, question, top_k, mode, history)
         except RagError as e:
             raise gr.Error(str(e)) from None
 
@@ -137,6 +144,7 @@ def build_app(assistant: Assistant | documents.Current, *, concurrency: int = AS
                     placeholder="<b>请在下方输入问题</b><br>回答均摘自文件原文，并附出处。",
                 )
                 history = gr.State([])
+                asked = gr.State([])  # the conversation's questions as typed, for follow-ups
                 with gr.Row(equal_height=True):
                     question = gr.Textbox(
                         show_label=False, placeholder="输入问题，按回车提问（最多 2000 字）",
@@ -166,8 +174,8 @@ def build_app(assistant: Assistant | documents.Current, *, concurrency: int = AS
             with gr.Tab("我的文档", id="documents") as documents_tab:
                 panel = documents.panel(first)
 
-        chat_in = [question, history, top_k, mode, show_scores]
-        chat_out = [chatbot, history, question]
+        chat_in = [question, history, asked, top_k, mode, show_scores]
+        chat_out = [chatbot, history, asked, question]
         question.submit(on_ask, chat_in, chat_out, **private, **asking)
         ask_btn.click(on_ask, chat_in, chat_out, **private, **asking)
         examples.load_input_event.then(on_ask, chat_in, chat_out, **private, **asking)

@@ -66,20 +66,24 @@ def _merge_notes(ui_notes: Sequence[str], answer_notes: Sequence[str]) -> list[s
 
 
 def ask(assistant: Assistant, question: object, top_k: object = DEFAULT_TOP_K,
-        mode: object = "hybrid") -> tuple[Answer, list[str]]:
+        mode: object = "hybrid", history: object = None) -> tuple[Answer, list[str]]:
     """Ask the assistant with the server-side input cap; returns the answer and the notes to show.
+    ``history``: the conversation's earlier questions (each capped like the question).
 
-    Raises QuestionError (empty question, bad options) like :meth:`Assistant.ask`.
+    Raises QuestionError (empty question, bad options, a history that is not a list of
+    strings) like :meth:`Assistant.ask`.
     """
     text, ui_notes = limit_input(question)
-    answer = assistant.ask(text, top_k=_as_int(top_k), mode=mode)
+    if isinstance(history, list | tuple):
+        history = [limit_input(h)[0] for h in history]
+    answer = assistant.ask(text, top_k=_as_int(top_k), mode=mode, history=history)
     return answer, _merge_notes(ui_notes, answer.notes)
 
 
 def ask_json(assistant: Assistant, question: object, top_k: object = DEFAULT_TOP_K,
-             mode: object = "hybrid") -> dict[str, Any]:
+             mode: object = "hybrid", history: object = None) -> dict[str, Any]:
     """What the ``/ask`` API endpoint returns: ``Answer.to_dict()`` (notes include the input cap's)."""
-    answer, notes = ask(assistant, question, top_k, mode)
+    answer, notes = ask(assistant, question, top_k, mode, history)
     data = answer.to_dict()
     data["notes"] = notes
     return data
@@ -115,8 +119,9 @@ def _context(value: object) -> int:
 
 def chat_turn(assistant: Assistant, question: object, history: list[dict] | None,
               top_k: object = DEFAULT_TOP_K, mode: object = "hybrid",
-              show_scores: bool = False) -> tuple[list[dict], str]:
+              show_scores: bool = False, asked: list[str] | None = None) -> tuple[list[dict], str]:
     """One chat turn: returns the new history (messages with HTML content) and the new textbox value.
+    ``asked``: the conversation's earlier questions as typed (follow-ups are understood from them).
 
     Never raises for user input: empty input gets a prompt, QuestionError/RagError their
     message, anything else a generic apology (the traceback goes to the server log only).
@@ -128,7 +133,7 @@ def chat_turn(assistant: Assistant, question: object, history: list[dict] | None
     shown, _ = limit_input(question)
     history.append({"role": "user", "content": render_question(str(shown))})
     try:
-        answer, notes = ask(assistant, question, top_k, mode)
+        answer, notes = ask(assistant, question, top_k, mode, list(asked or []))
     except QuestionError as e:
         history.append({"role": "assistant", "content": render_hint(str(e))})
         return history, str(shown)

@@ -12,6 +12,7 @@ HEADER = (
 )
 
 CSS = """
+.rag-understood { color: #555; font-size: 0.9em; margin-bottom: 6px; font-style: italic; }
 .gradio-container { max-width: 1080px !important; margin: 0 auto !important; }
 .rag-header h1 { font-size: 1.6rem; margin: 0.2rem 0 0.3rem; }
 .rag-header p { margin: 0 0 0.4rem; color: var(--body-text-color-subdued); line-height: 1.6; }
