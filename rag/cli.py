@@ -33,6 +33,9 @@ def cmd_index(args) -> int:
 def print_answer(answer) -> None:
     for note in answer.notes:
         print(f"({note})")
+    if answer.used_context:
+        zh = any("\u4e00" <= ch <= "\u9fff" for ch in answer.question)
+        print(f"（按上文理解为：{answer.understood}）" if zh else f"(Understood as: {answer.understood})")
     print(answer.text)
     print()
     if answer.abstained:
@@ -54,6 +57,43 @@ def cmd_ask(args) -> int:
     else:
         print_answer(answer)
     return 0
+
+
+def cmd_chat(args) -> int:
+    """A terminal conversation: follow-ups are understood from the earlier questions."""
+    from rag.errors import QuestionError
+    from rag.followup import MAX_HISTORY
+
+    try:
+        import readline  # noqa: F401 - line editing and history for input()
+    except ImportError:
+        pass
+    a = _load(args, progress=False, asks=True)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("提问吧（:new 开始新对话，Ctrl-D 退出） / ask away (:new starts a new conversation, Ctrl-D quits)")
+    history: list[str] = []
+    while True:
+        try:
+            line = input("> " if interactive else "")
+        except EOFError:
+            print()
+            return 0
+        line = line.strip()
+        if not line:
+            continue
+        if line == ":new":
+            history = []
+            print("（新对话 / new conversation）\n")
+            continue
+        try:
+            answer = a.ask(line, top_k=args.k, mode=args.mode, history=history)
+        except QuestionError as e:
+            print(f"error: {e}", file=sys.stderr)
+            continue
+        print_answer(answer)
+        print()
+        history = [*history, line][-MAX_HISTORY:]
 
 
 def cmd_cite(args) -> int:
@@ -155,6 +195,8 @@ def cmd_eval(args) -> int:
 
     if args.suite is not None:
         return _eval_suite(args)
+    if args.dialogues:
+        return _eval_dialogues(args)
     if args.squad:
         if args.docs or args.questions:
             raise RagError("--squad brings its own documents and questions: give it alone")
@@ -199,6 +241,23 @@ def cmd_eval(args) -> int:
         if None not in sep.values():
             print(f"  separation of unanswerable from answerable (AUC): best sentence's margin "
                   f"{sep['sentence_margin']:.3f}, best passage's margin {sep['dense_margin']:.3f}")
+    print(f"\nreport: {out}")
+    return 0
+
+
+def _eval_dialogues(args) -> int:
+    from rag.evaluation import dialogues
+    from rag.evaluation.corpora import corpus_assistant
+
+    if args.squad or args.questions:
+        raise RagError("--dialogues scores its own conversations: add only --docs (added to the seed documents)")
+    convs = dialogues.load_dialogues(args.dialogues)  # a bad file fails before the model loads
+    a = corpus_assistant(args.docs, _encoder(args), seeds=True) if args.docs else _load(args, asks=True)
+    report = dialogues.run(a, convs)
+    out = Path(args.out or Path("eval") / "reports" / "dialogues.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    print(dialogues.format_table(report))
     print(f"\nreport: {out}")
     return 0
 
@@ -254,6 +313,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print the Answer as JSON")
     s.set_defaults(func=cmd_ask)
 
+    s = sub.add_parser("chat", help="a conversation in the terminal (follow-up questions understood)")
+    s.add_argument("-k", type=int, default=5, help="passages to retrieve (1-50, default 5)")
+    s.add_argument("--mode", choices=MODES, default="hybrid")
+    s.set_defaults(func=cmd_chat)
+
     s = sub.add_parser("cite", help="print a passage by id, with its neighbours")
     s.add_argument("id", nargs="?", default="")
     s.add_argument("--context", type=int, default=1, help="neighbours on each side (default 1)")
@@ -282,6 +346,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--docs", nargs="+", metavar="FILE",
                    help="score on these documents only (a throwaway library and index, as `rag add` builds)")
     s.add_argument("--squad", metavar="JSON", help="a SQuAD-format set: its contexts as one document, answers as evidence")
+    s.add_argument("--dialogues", metavar="JSONL",
+                   help="conversations: later turns asked with their history and standalone (eval/dialogues.jsonl)")
     s.add_argument("--suite", nargs="*", metavar="NAME",
                    help="run the generalization suites in eval/suites/ (all, or those named): one row per corpus")
     s.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))

@@ -41,8 +41,8 @@ def _digest(paths: Sequence[Path]) -> str:
 
 
 def corpus_assistant(docs: Sequence[Path | str], encoder: Encoder, root: Path | None = None,
-                     notice: Callable[[str], None] = lambda m: None) -> Assistant:
-    """An assistant over ``docs`` only (no seed documents), built through :class:`Library`
+                     notice: Callable[[str], None] = lambda m: None, seeds: bool = False) -> Assistant:
+    """An assistant over ``docs`` only (with ``seeds``: also the seed documents), built through :class:`Library`
     (what `rag add` does) in a folder named by the files' content, so a re-run reuses it.
 
     Raises:
@@ -52,7 +52,7 @@ def corpus_assistant(docs: Sequence[Path | str], encoder: Encoder, root: Path | 
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise EvalInputError(f"{missing[0]}: no such document")
-    where = (root or cache_root()) / _digest(paths)
+    where = (root or cache_root()) / (_digest(paths) + ("-seeds" if seeds else ""))
     library = Library(where / "library")
     if [e.get("source") for e in library.entries()] != [p.name for p in paths]:
         shutil.rmtree(where, ignore_errors=True)
@@ -66,7 +66,7 @@ def corpus_assistant(docs: Sequence[Path | str], encoder: Encoder, root: Path | 
     seed = where / "no-seed"
     seed.mkdir(parents=True, exist_ok=True)
     (seed / "catalog.json").write_text("[]", encoding="utf-8")
-    return Assistant.load(corpus_dir=seed, library_dir=where / "library",
+    return Assistant.load(corpus_dir=None if seeds else seed, library_dir=where / "library",
                           index_dir=where / "index" / slug(encoder.model_id.split("@")[0]),
                           encoder=encoder, notice=notice)
 
