@@ -155,3 +155,39 @@ def test_chat_sources_lookup_upload_and_no_injection(app_url, tmp_path):
             assert dialogs == []
         finally:
             browser.close()
+
+
+def test_a_follow_up_in_the_chat_shows_how_it_was_understood(app_url):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    url, assistant = app_url
+    follow = "它的第二项任务是什么？"
+    expected = assistant.ask(follow, history=[Q])
+    assert expected.used_context and not expected.abstained
+
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1000}, locale="zh-CN")
+            page.set_default_timeout(15_000)
+            page.goto(url)
+            chat = page.locator("#rag-chat")
+            box = page.locator("#rag-question textarea")
+            box.fill(Q)
+            box.press("Enter")
+            expect(chat.locator(".rag-reply")).to_have_count(1)
+            assert chat.locator(".rag-understood").count() == 0  # a first question stands alone
+            box.fill(follow)
+            box.press("Enter")
+            second = chat.locator(".rag-reply").nth(1)
+            expect(second.locator(".rag-understood")).to_have_text(f"按上文理解为：{expected.understood}")
+            expect(second).to_contain_text(expected.citations[0].label)
+            # 清空对话 starts a new conversation: the same follow-up now stands alone
+            page.get_by_role("button", name="清空对话").click()
+            expect(chat.locator(".rag-reply")).to_have_count(0)
+            box.fill(follow)
+            box.press("Enter")
+            expect(chat.locator(".rag-reply")).to_have_count(1)
+            assert chat.locator(".rag-understood").count() == 0
+        finally:
+            browser.close()

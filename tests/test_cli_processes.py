@@ -87,3 +87,13 @@ def test_every_command_exits_0_in_fresh_processes(env, tmp_path):
     assert not list(onnx.glob("*/model_int8.onnx"))  # nothing uses it unless asked for
     answer = next(r[2].stdout for r in runs if r[1] == "ask")
     assert "[1]" in answer or "文件中没有找到相关内容" in answer
+
+
+def test_rag_chat_through_a_pipe(env):
+    turns = "示例由谁负责登记？\n它适用于什么？\n:new\n它适用于什么？\n"
+    out = subprocess.run([sys.executable, "-m", "rag.cli", "chat"], input=turns, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count("按上文理解为：示例由谁负责登记；它适用于什么？") == 1  # the 2nd turn, not the 4th
+    assert "新对话 / new conversation" in out.stdout
+    assert out.stdout.count("出处 / sources:") + out.stdout.count("最接近的段落") == 3
