@@ -34,8 +34,9 @@ def print_answer(answer) -> None:
     for note in answer.notes:
         print(f"({note})")
     if answer.used_context:
-        zh = any("\u4e00" <= ch <= "\u9fff" for ch in answer.question)
-        print(f"（按上文理解为：{answer.understood}）" if zh else f"(Understood as: {answer.understood})")
+        from rag.followup import understood_note
+
+        print(f"({understood_note(answer.question, answer.understood)})")
     print(answer.text)
     print()
     if answer.abstained:

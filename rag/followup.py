@@ -13,6 +13,7 @@ import re
 
 from rag.errors import QuestionError
 from rag.question import clean_question
+from rag.text.normalize import CJK
 
 MAX_HISTORY = 4  # earlier questions kept; older ones are dropped
 SHORT_CJK = 5  # a Chinese question of at most this many characters (punctuation aside) leans on context
@@ -71,3 +72,8 @@ def understand(question: str, history: list[str]) -> str:
         return question
     previous = understand(history[-1], history[:-1])
     return f"{previous.rstrip(_END)}；{question}"
+
+
+def understood_note(question: str, understood: str) -> str:
+    """How a follow-up was understood, in the question's language (the chat and `rag chat` show it)."""
+    return f"按上文理解为：{understood}" if CJK.search(question) else f"Understood as: {understood}"

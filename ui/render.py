@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from rag.followup import understood_note
+
 if TYPE_CHECKING:
     from rag import Answer, Passage
 
@@ -103,7 +105,7 @@ def render_answer(answer: Answer, show_scores: bool = False, notes: Iterable[str
     by_id = {h.passage.id: h for h in answer.hits}
     parts = [_notes_html(answer.notes if notes is None else notes)]
     if answer.used_context:
-        parts.append(f'<div class="rag-understood">{esc(understood_line(answer))}</div>')
+        parts.append(f'<div class="rag-understood">{esc(understood_note(answer.question, answer.understood))}</div>')
     if answer.abstained:
         parts.append(f'<div class="rag-notfound">{esc(answer.text)}</div>')
         closest = answer.hits[:CLOSEST_SHOWN]
@@ -127,12 +129,6 @@ def render_answer(answer: Answer, show_scores: bool = False, notes: Iterable[str
     if show_scores and answer.hits:
         parts.append(_hits_table_html(answer))
     return f'<div class="{cls}">{"".join(parts)}</div>'
-
-
-def understood_line(answer: Answer) -> str:
-    """How a follow-up was understood, in the question's language."""
-    chinese = any("\u4e00" <= ch <= "\u9fff" for ch in answer.question)
-    return f"按上文理解为：{answer.understood}" if chinese else f"Understood as: {answer.understood}"
 
 
 def render_question(text: str) -> str:
