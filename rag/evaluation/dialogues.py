@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.evaluation.corpora import EvalInputError
-from rag.evaluation.evaluate import quoted_text, relevance
+from rag.evaluation.evaluate import quote_and_citation, relevance
 
 KINDS = ("followup", "switch")
 COLUMNS = ("hit@5", "contains", "cited", "refused")
@@ -49,12 +49,9 @@ def load_dialogues(path: Path | str) -> list[dict]:
 
 
 def _score(answer, evidence: Sequence[str]) -> dict:
-    rel = relevance([h.passage.text for h in answer.hits[:5]], evidence)
-    answered = not answer.abstained
-    return {"hit@5": any(rel),
-            "contains": answered and any(relevance([quoted_text(answer)], evidence)),
-            "cited": answered and any(relevance([c.text for c in answer.citations], evidence)),
-            "refused": answer.abstained}
+    contains, cited = quote_and_citation(answer, evidence)
+    return {"hit@5": any(relevance([h.passage.text for h in answer.hits[:5]], evidence)),
+            "contains": contains, "cited": cited, "refused": answer.abstained}
 
 
 def run(assistant, dialogues: Sequence[dict], top_k: int = 5) -> dict:

@@ -103,6 +103,16 @@ def quoted_text(answer) -> str:
     return "".join(c.text[a:b] for c in answer.citations for a, b in c.spans)
 
 
+def quote_and_citation(answer, evidence: Sequence[str], answers: Sequence[str] = ()) -> tuple[bool, bool]:
+    """Whether an answer's quote holds the evidence (or, for SQuAD-style sets, one of the short
+    gold ``answers``) and whether a cited paragraph holds the evidence; both False when it
+    abstained or there is no evidence."""
+    if not evidence or answer.abstained:
+        return False, False
+    return (any(relevance([quoted_text(answer)], answers or evidence)),
+            any(relevance([c.text for c in answer.citations], evidence)))
+
+
 def answer_metrics(rows: Sequence[dict]) -> dict:
     """Answer quality from per-question rows (keys: answerable, abstained, contains, cited, length)."""
     ans = [r for r in rows if r["answerable"]]
@@ -135,6 +145,7 @@ def run(assistant, questions: Sequence[dict], modes: Sequence[str] = MODES, k: i
             evidence = q.get("evidence") or []
             rel = relevance([h.passage.text for h in answer.hits], evidence) if evidence else []
             quoted = quoted_text(answer)
+            contains, cited = quote_and_citation(answer, evidence, q.get("answers") or ())
             rows.append({
                 "id": q["id"],
                 "lang": q.get("lang", ""),
@@ -143,11 +154,8 @@ def run(assistant, questions: Sequence[dict], modes: Sequence[str] = MODES, k: i
                 "rel": rel,
                 "n_relevant": sum(relevance(all_texts, evidence)) if evidence else 0,
                 "abstained": answer.abstained,
-                # SQuAD-style sets name short gold answers: the quote must hold one of them
-                "contains": bool(evidence) and not answer.abstained
-                and any(relevance([quoted], q.get("answers") or evidence)),
-                "cited": bool(evidence) and not answer.abstained
-                and any(relevance([c.text for c in answer.citations], evidence)),
+                "contains": contains,
+                "cited": cited,
                 "length": len(quoted),
                 "top": answer.hits[0].passage.id if answer.hits else None,
                 "signals": answer.to_dict()["signals"],
