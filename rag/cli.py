@@ -202,9 +202,7 @@ def cmd_eval(args) -> int:
         if args.docs or args.questions:
             raise RagError("--squad brings its own documents and questions: give it alone")
         out = Path(args.out or Path("eval") / "reports" / f"{Path(args.squad).stem}.json")
-        from rag.evaluation.corpora import cache_root
-
-        doc, questions = read_squad(args.squad, cache_root() / "squad" / Path(args.squad).stem)
+        doc, questions = read_squad(args.squad)
         a = corpus_assistant([doc], _encoder(args))
     elif args.docs:
         if not args.questions:

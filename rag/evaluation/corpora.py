@@ -97,7 +97,7 @@ def _window(context: str, start: int, text: str) -> str:
     return context[left:right].strip() or text
 
 
-def read_squad(path: Path | str, out_dir: Path) -> tuple[Path, list[dict]]:
+def read_squad(path: Path | str, out_dir: Path | None = None) -> tuple[Path, list[dict]]:
     """A SQuAD-format file as one document and a question set.
 
     The contexts, in order, become the paragraphs of ``<out_dir>/<name>.md``, each under a
@@ -105,6 +105,7 @@ def read_squad(path: Path | str, out_dir: Path) -> tuple[Path, list[dict]]:
     question's evidence (what makes a passage relevant) is its first answer with a few
     characters around it, and its ``answers`` are all gold answer texts (what the quote must
     hold). Questions without an answer found in their context are unanswerable (evidence []).
+    ``out_dir`` defaults to ``<eval cache>/squad/<file stem>``.
 
     Raises:
         EvalInputError: the file is not JSON, not SQuAD-shaped, or has no contexts.
@@ -141,6 +142,7 @@ def read_squad(path: Path | str, out_dir: Path) -> tuple[Path, list[dict]]:
                               "answers": sorted({t for _, t in found})})
     if not questions:
         raise EvalInputError(f"{path}: no questions (expected data[].paragraphs[].qas[].question)")
+    out_dir = out_dir or cache_root() / "squad" / path.stem
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = out_dir / f"{path.stem}.md"
     text = "\n\n".join([f"# {path.stem}", *texts]) + "\n"

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from rag.assistant import Assistant
 from rag.evaluation import evaluate
-from rag.evaluation.corpora import EvalInputError, cache_root, check_evidence, corpus_assistant, read_squad
+from rag.evaluation.corpora import EvalInputError, check_evidence, corpus_assistant, read_squad
 from rag.models.encoder import Encoder
-from rag.paths import ROOT, slug
+from rag.paths import ROOT
 
 SUITES_DIR = ROOT / "eval" / "suites"
 TABLE_COLUMNS = ("hit@5", "mrr", "answer_contains_evidence", "citation_accuracy", "answerable_rejected",
@@ -59,22 +59,14 @@ def load_suite(name: str, root: Path = SUITES_DIR) -> dict:
             "questions": [(folder / q).resolve() for q in spec.get("questions") or []]}
 
 
-def seed_assistant(encoder: Encoder) -> Assistant:
-    """The seed corpus alone (never the user's library), in an index folder of its own."""
-    where = cache_root() / "seeds"
-    (where / "empty-library").mkdir(parents=True, exist_ok=True)
-    return Assistant.load(library_dir=where / "empty-library",
-                          index_dir=where / "index" / slug(encoder.model_id.split("@")[0]),
-                          encoder=encoder, notice=lambda m: None)
-
-
 def prepare(suite: dict, encoder: Encoder) -> tuple[Assistant, list[dict]]:
     """The assistant and the questions of one suite (questions are checked before anything is built)."""
     if suite["squad"]:
-        doc, questions = read_squad(suite["squad"], cache_root() / "squad" / suite["name"])
+        doc, questions = read_squad(suite["squad"])
         return corpus_assistant([doc], encoder), questions
     questions = evaluate.load_question_sets(suite["questions"])
-    assistant = seed_assistant(encoder) if suite["seed"] else corpus_assistant(suite["docs"], encoder)
+    # the seeds suite: the seed documents alone, never the user's library
+    assistant = corpus_assistant(suite["docs"], encoder, seeds=suite["seed"])
     check_evidence(assistant, questions)
     return assistant, questions
 
