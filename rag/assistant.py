@@ -55,7 +55,6 @@ class Assistant:
             encoder.warm_up()  # loads the query model while the lexical index is built
         self.passages: list[Passage] = dense.passages
         self.lexical = lexical or LexicalIndex(self.passages)
-        self._by_id = {p.id: i for i, p in enumerate(self.passages)}
         self.passage_vectors = dense.vectors()
         self.approximate = not is_exact(dense.faiss_index)
         rng = np.random.default_rng(0)
@@ -65,6 +64,7 @@ class Assistant:
         self.corpus = AnswerCorpus(self.passages, sentence_vectors, background_vectors, self.lexical,
                                    self.passage_vectors, encoder.dim)
         self.sentences = self.corpus.sentences
+        self._by_id = self.corpus.by_id
         self.background_vectors = background_vectors
         self.references = self.corpus.references
         # Sentences are stored passage by passage, so a passage's best sentence is a reduceat.

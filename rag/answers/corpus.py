@@ -34,7 +34,7 @@ class AnswerCorpus:
         self.sentences = SentenceTable(passages, sentence_vectors)
         self.background_vectors = background_vectors
         self.lexical = lexical
-        self._by_id = {p.id: i for i, p in enumerate(passages)}
+        self.by_id = {p.id: i for i, p in enumerate(passages)}  # passage id -> position
         # The question's mean cosine over the corpus is its cosine with this (used by abstention).
         self.mean_vector = passage_vectors.mean(axis=0) if len(passages) else np.zeros(dim, np.float32)
         # likewise for sentences: the question's mean cosine over every sentence
@@ -50,7 +50,7 @@ class AnswerCorpus:
 
     def passage_index(self, passage_id: str) -> int:
         """Position of a passage (by exact id) in :attr:`passages`."""
-        return self._by_id[passage_id]
+        return self.by_id[passage_id]
 
     def terms(self, question: str) -> dict[str, float]:
         """The question's content terms with their IDF weights."""
