@@ -12,6 +12,8 @@ import numpy as np
 from rag import followup
 from rag.answers.compose import compose
 from rag.answers.corpus import AnswerCorpus
+from rag.answers.model import AnswerModel
+from rag.answers.model import load as load_answer_model
 from rag.index.store import DenseIndex, is_exact, search_ids
 from rag.index.sync import Source, collect_sources, sync
 from rag.models.encoder import Encoder, SentenceTransformerEncoder, model_name
@@ -46,8 +48,10 @@ class Assistant:
     """
 
     def __init__(self, dense: DenseIndex, encoder: Encoder, sentence_vectors: np.ndarray,
-                 background_vectors: np.ndarray, lexical: LexicalIndex | None = None, warm: bool = False):
+                 background_vectors: np.ndarray, lexical: LexicalIndex | None = None, warm: bool = False,
+                 answer_model: AnswerModel | None = None):
         self.dense = dense
+        self._answer_model = answer_model
         self.encoder = encoder
         self.sources: list[Source] = []  # the documents behind the index (set by load)
         self.paths: dict[str, Path] = {}  # corpus, library and index folders (set by load)
@@ -109,6 +113,18 @@ class Assistant:
         assistant.sources = sources
         assistant.paths = {"corpus": corpus, "library": library, "index": directory}
         return assistant
+
+    @property
+    def answer_model(self) -> AnswerModel:
+        """What picks the sentences and judges answerability (:mod:`rag.answers.model`): the
+        shipped model unless another was given, read when first needed."""
+        if self._answer_model is None:
+            self._answer_model = load_answer_model()
+        return self._answer_model
+
+    @answer_model.setter
+    def answer_model(self, model: AnswerModel) -> None:
+        self._answer_model = model
 
     def warm_up(self) -> None:
         """Answer a Chinese and an English question once and forget them, so that the first
@@ -249,9 +265,12 @@ class Assistant:
     def search(self, question: str, top_k: int = 5, mode: str = "hybrid",
                query_vec: np.ndarray | None = None,
                sims: tuple[np.ndarray, np.ndarray] | None = None,
-               lexical: np.ndarray | None = None) -> list[Hit]:
-        """The ``top_k`` best passages for a cleaned question."""
+               lexical: np.ndarray | None = None, hidden: np.ndarray | None = None) -> list[Hit]:
+        """The ``top_k`` best passages for a cleaned question (never those at positions ``hidden``)."""
         s = self.scores(question, mode, query_vec, sims, lexical)
+        if hidden is not None and len(hidden):
+            s = s.copy()
+            s[hidden] = -np.inf
         order = top_indices(s, top_k)
         if mode == "lexical":  # a passage sharing no term with the question is no lexical hit
             order = [i for i in order if s[i] > 0]
@@ -281,12 +300,41 @@ class Assistant:
         return replace(answer, question=text, understood=understood)
 
     def _answer(self, text: str, top_k: int, mode: str, notes: list[str]) -> Answer:
+        hits, query_vec, sims = self.retrieve(text, top_k, mode)
+        return compose(question=text, hits=hits, mode=mode, notes=notes, corpus=self.corpus,
+                       query_vec=query_vec, sims=sims, model=self.answer_model)
+
+    def ask_without(self, question: str, passage_ids: list[str], top_k: int = 5, mode: str = "hybrid") -> Answer:
+        """Answer as if the passages ``passage_ids`` were not in the index (evaluation: a
+        question asked without its gold passages is a ready-made unanswerable one)."""
+        top_k, mode = check_options(top_k, mode)
+        text, notes = clean_question(question)
+        hidden = np.array(sorted(self._by_id[i] for i in passage_ids), dtype=np.int64)
+        hits, query_vec, sims = self.retrieve(text, top_k, mode, hidden)
+        answer = compose(question=text, hits=hits, mode=mode, notes=notes, corpus=self.corpus,
+                         query_vec=query_vec, sims=sims, model=self.answer_model)
+        return replace(answer, understood=text)
+
+    def retrieve(self, text: str, top_k: int = 5, mode: str = "hybrid",
+                 hidden: np.ndarray | None = None) -> tuple[list[Hit], np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """The hits for a cleaned question, its vector and its cosines with every passage and
+        sentence: what :func:`rag.answers.compose.compose` answers from.
+
+        ``hidden``: positions of passages to treat as absent from the index (evaluation asks a
+        question with its gold passages hidden to get an unanswerable one); their scores and
+        cosines are -inf.
+        """
         query_vec = self.encoder.encode_queries([text])[0]
         lexical = self.lexical.scores(text) if mode != "dense" else None
         sims = self.similarities(query_vec, lexical)
-        hits = self.search(text, top_k, mode, query_vec, sims, lexical)
-        return compose(question=text, hits=hits, mode=mode, notes=notes, corpus=self.corpus,
-                       query_vec=query_vec, sims=sims)
+        hits = self.search(text, top_k, mode, query_vec, sims, lexical, hidden)
+        if hidden is None or not len(hidden):
+            return hits, query_vec, sims
+        passage, sentence = sims[0].copy(), sims[1].copy()
+        passage[hidden] = -np.inf
+        srows, _ = self._sentence_rows(np.asarray(hidden, dtype=np.int64))
+        sentence[srows] = -np.inf
+        return hits, query_vec, (passage, sentence)
 
 
 def top_indices(scores: np.ndarray, k: int) -> np.ndarray:

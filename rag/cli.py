@@ -223,23 +223,15 @@ def cmd_eval(args) -> int:
     if "hybrid" in report["modes"]:
         rows = report["modes"]["hybrid"]["rows"]
         report["groups"] = {m: evaluate.groups(v["rows"]) for m, v in report["modes"].items()}
-        report["calibration"] = {f: evaluate.calibrate(rows, f) for f in (0.05, 0.10, 0.20)}
-        report["separation"] = {k: evaluate.separation(rows, k) for k in ("sentence_margin", "dense_margin")}
+        report["calibration"] = evaluate.calibration(rows, a.answer_model.threshold)
+        report["separation"] = {k: evaluate.separation(rows, k) for k in ("answerable", "sentence_margin", "dense_margin")}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
     print(evaluate.format_table(report))
     if "hybrid" in report["modes"]:
         print("\nhybrid by group:")
         print(evaluate.format_groups(report["groups"]["hybrid"]))
-        print("\nabstention calibration (hybrid, best sentence's margin): at most X of answerable rejected ->")
-        for f, c in report["calibration"].items():
-            if c:
-                print(f"  X={f:.2f}: threshold {c['threshold']:.4f} rejects "
-                      f"{c['unanswerable_rejected']:.2f} of unanswerable ({c['answerable_rejected']:.2f} answerable)")
-        sep = report["separation"]
-        if None not in sep.values():
-            print(f"  separation of unanswerable from answerable (AUC): best sentence's margin "
-                  f"{sep['sentence_margin']:.3f}, best passage's margin {sep['dense_margin']:.3f}")
+        print(evaluate.format_calibration(report["calibration"], report["separation"]))
     print(f"\nreport: {out}")
     return 0
 
@@ -274,6 +266,24 @@ def _eval_suite(args) -> int:
     suite.write(result, out)
     print(suite.format_table(result))
     print(f"\nreport: {out} (each corpus in {out.with_suffix('')}/)")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from rag.evaluation import suite, training
+
+    names = args.suite or suite.suite_names()
+    for n in names:
+        suite.load_suite(n)  # an unknown suite is refused before the model loads
+    report = training.train(names, _encoder(args), progress=lambda m: print(m, file=sys.stderr))
+    out = Path(args.out or Path("eval") / "reports" / "train.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    for name, info in report.items():
+        q = info["quoting"]
+        print(f"{name:24s} keep ratio {q['keep_ratio']:.2f}  floor {q['min_probability']:.2f}  "
+              f"contains (training) {q['contains']:.3f}  threshold {info['threshold']:.4f}")
+    print(f"\nmodel: {training.MODEL_FILE}\nreport: {out}\nscore it leave-one-corpus-out: rag eval --suite")
     return 0
 
 
@@ -352,6 +362,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     s.add_argument("--out", help="report file (default: eval/reports/eval.json, <set>.json or suite.json)")
     s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("train", help="fit the answer model on the eval suites (rag/data/answer_model.json)")
+    s.add_argument("--suite", nargs="*", metavar="NAME", help="the suites to fit on (default: all)")
+    s.add_argument("--out", help="training report (default: eval/reports/train.json)")
+    s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("bench", help="speed and scale benchmark (`rag bench --help` for options)",
                        add_help=False, prefix_chars="\0")

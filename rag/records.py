@@ -82,6 +82,7 @@ class Signals:
     unknown_references: tuple[str, ...] = ()  # "第4条": cited by the question, never by the documents
     # best sentence's cosine minus the question's mean cosine over all sentences (abstention)
     sentence_margin: float = 0.0
+    answerable: float = 1.0  # the answer model's probability that the documents answer the question
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -39,14 +40,34 @@ class FakeEncoder:
         return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
 
+@pytest.fixture(scope="session")
+def answering_model(tmp_path_factory) -> Path:
+    """The shipped answer model with every threshold at 0: it picks sentences as shipped but
+    never refuses on its own. The fake encoder's cosines are nothing like e5's, so the shipped
+    thresholds would refuse everything; tests on the fake encoder test the plumbing."""
+    from rag.answers.model import MODEL_FILE
+
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    for m in data["models"].values():
+        m["threshold"] = 0.0
+    out = tmp_path_factory.mktemp("answer-model") / "answer_model.json"
+    out.write_text(json.dumps(data), encoding="utf-8")
+    return out
+
+
 @pytest.fixture(autouse=True)
-def isolated_paths(tmp_path_factory, monkeypatch):
-    """Never write into the repo's embeddings/ or the user's cache from a test."""
+def isolated_paths(tmp_path_factory, monkeypatch, request, answering_model):
+    """Never write into the repo's embeddings/ or the user's cache from a test. Tests without
+    the real model answer with :func:`answering_model`."""
     base = tmp_path_factory.mktemp("rag")
     monkeypatch.setenv("RAG_INDEX_DIR", str(base / "embeddings"))
     monkeypatch.setenv("RAG_DATA_DIR", str(base / "data"))
     monkeypatch.delenv("RAG_MODEL", raising=False)
     monkeypatch.delenv("RAG_CORPUS_DIR", raising=False)
+    if request.node.get_closest_marker("model"):
+        monkeypatch.delenv("RAG_ANSWER_MODEL", raising=False)
+    else:
+        monkeypatch.setenv("RAG_ANSWER_MODEL", str(answering_model))
 
 
 @pytest.fixture

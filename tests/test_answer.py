@@ -76,28 +76,22 @@ def test_bad_options_are_clear_errors(fake_assistant, kwargs):
 def test_abstention_text_in_question_language(fake_assistant, monkeypatch):
     from rag.answers import compose as answer
 
-    monkeypatch.setattr(answer, "should_abstain", lambda s: True)
+    monkeypatch.setattr(answer, "should_abstain", lambda s, threshold: True)
     zh = fake_assistant.ask("北约的预算是多少？")
     en = fake_assistant.ask("What is NATO's budget?")
     assert zh.abstained and zh.text == answer.NOT_FOUND["zh"] and not zh.citations and zh.hits
     assert en.abstained and en.text == answer.NOT_FOUND["en"]
 
 
-def test_abstention_rules():
-    from rag.answers.abstain import ABSTAIN_MARGIN, NAME_MARGIN, PASSAGE_MARGIN, should_abstain
+def test_abstention_follows_the_model_and_unknown_articles():
+    from rag.answers.abstain import should_abstain
     from rag.records import Signals
 
-    def sig(passage_margin=0.1, names=(), background=0.8, sentence_margin=ABSTAIN_MARGIN + 0.03):
-        return Signals(0.9, passage_margin, 0.5, "zh", 0.9, background, names, sentence_margin=sentence_margin)
+    def sig(p, refs=()):
+        return Signals(0.9, 0.1, 0.5, "zh", 0.9, 0.8, (), unknown_references=refs, answerable=p)
 
-    assert not should_abstain(sig())
-    # nothing stands out: neither the best sentence nor the best passage
-    assert should_abstain(sig(sentence_margin=ABSTAIN_MARGIN - 0.001, passage_margin=PASSAGE_MARGIN - 0.001))
-    assert not should_abstain(sig(sentence_margin=ABSTAIN_MARGIN - 0.001))  # the passage stands out
-    assert not should_abstain(sig(passage_margin=0.0))  # a sentence stands out
-    assert should_abstain(sig(background=0.95))  # closer to everyday text: off-topic
-    assert should_abstain(sig(passage_margin=NAME_MARGIN - 0.001, names=("维尔纽斯",)))
-    assert not should_abstain(sig(passage_margin=NAME_MARGIN + 0.001, names=("维尔纽斯",)))
+    assert should_abstain(sig(0.29), 0.3) and not should_abstain(sig(0.3), 0.3)
+    assert should_abstain(sig(0.99, refs=("第4条",)), 0.3)  # an article no document cites
 
 
 def test_unmentioned_names_and_years_are_found(fake_assistant):
@@ -136,13 +130,13 @@ def test_a_question_for_a_date_or_number_needs_one_in_the_quote():
     assert missing("德国的国防预算有多少欧元？", "北约已同意为德国提供支助。") == "number"
 
 
-def test_missing_answer_kind_abstains():
-    from rag.answers.abstain import ABSTAIN_MARGIN, should_abstain
-    from rag.records import Signals
+def test_the_signals_say_which_kind_of_answer_the_quote_lacks(fake_assistant):
+    from rag.answers.answertype import missing
+    from rag.evaluation.evaluate import quoted_text
 
-    clear = ABSTAIN_MARGIN + 0.03
-    assert should_abstain(Signals(0.9, 0.1, 0.5, "zh", 0.9, 0.8, (), "date", sentence_margin=clear))
-    assert not should_abstain(Signals(0.9, 0.1, 0.5, "zh", 0.9, 0.8, (), "", sentence_margin=clear))
+    for q in ("北约战略概念是什么时候通过的？", "北约有多少个成员国？", "北约的三大核心任务是什么？"):
+        ans = fake_assistant.ask(q)
+        assert ans.signals.missing_answer == missing(q, quoted_text(ans))
 
 
 def test_a_repeat_is_judged_on_the_text_not_the_cosine():
@@ -161,20 +155,21 @@ def test_a_repeat_is_judged_on_the_text_not_the_cosine():
 def test_a_clause_ending_in_a_semicolon_is_quoted_with_its_completion(fake_assistant):
     import numpy as np
 
-    from rag.answers.pick import MAX_CHARS, pick_sentences
+    from rag.answers.features import candidates
+    from rag.answers.pick import MAX_CHARS, choose
     from rag.records import Hit
 
     a = fake_assistant
     p = a.lookup("SC2022-43")
     js = a.sentences.by_passage[a.passage_index(p.id)]
     clause = next(j for j in js if a.sentences.sentences[j].text.endswith("；"))
-    sims = np.full(len(a.sentences.sentences), -1.0, dtype=np.float32)
-    sims[clause] = 1.0  # only the clause matches the question
+    sims = np.zeros(len(a.sentences.sentences), dtype=np.float32)
+    question = "北约和欧盟在什么领域合作？"
+    cands = candidates(a.corpus, question, [Hit(p, 1.0)], {}, sims)
+    probabilities = np.array([1.0 if j == clause else 0.0 for _, j in cands.rows])  # only the clause answers
     assert len(p.text) > MAX_CHARS  # else the passage is quoted whole anyway
-    picked = pick_sentences(a.corpus, "北约和欧盟在什么领域合作？", [Hit(p, 1.0)], np.zeros(a.encoder.dim, np.float32),
-                            {}, sims)
-    texts = [s.text for s in picked]
-    assert texts[0].endswith("；") and texts[1].startswith("如军事机动性")
+    texts = [s.text for s in choose(a.corpus, question, cands, probabilities, 0.5, 0.1)]
+    assert texts[0].endswith("；") and texts[1].startswith("如军事机动性") and len(texts) == 2
 
 
 def test_percentages_years_and_articles():

@@ -31,7 +31,7 @@ def test_percentile():
     assert ev.percentile([1, 2, 3, 4, 100], 95) == 100
 
 
-def test_answer_metrics_and_calibration():
+def test_answer_metrics_and_separation():
     rows = [
         {"answerable": True, "abstained": False, "contains": True, "cited": True, "length": 10,
          "signals": {"sentence_margin": 0.05}},
@@ -43,8 +43,7 @@ def test_answer_metrics_and_calibration():
     m = ev.answer_metrics(rows)
     assert m["answer_contains_evidence"] == 0.5 and m["unanswerable_rejected"] == 1.0
     assert m["answerable_rejected"] == 0.5
-    c = ev.calibrate(rows, 0.0)
-    assert c["threshold"] == 0.02 and c["unanswerable_rejected"] == 1.0 and c["answerable_rejected"] == 0.0
+    assert ev.separation(rows, "sentence_margin") == 1.0  # the unanswerable one has the lowest margin
 
 
 def test_groups_split_by_language_and_id_parity():

@@ -69,6 +69,6 @@ def test_a_bad_history_is_a_question_error(fake_assistant):
 def test_context_does_not_make_an_off_topic_question_answerable(fake_assistant, monkeypatch):
     from rag.answers import compose
 
-    monkeypatch.setattr(compose, "should_abstain", lambda s: True)  # the rules run on the understood question
+    monkeypatch.setattr(compose, "should_abstain", lambda s, threshold: True)  # the rules run on the understood question
     a = fake_assistant.ask("那俄罗斯呢？", history=[Q1])
     assert a.abstained and a.used_context

@@ -57,7 +57,7 @@ def test_similarities_once_give_the_same_answer(fake_assistant):
 
     hits = a.search(q, 5, "hybrid", vec)
     plain = compose(question=q, hits=hits, mode="hybrid", notes=[], corpus=a.corpus, query_vec=vec,
-                    sims=a.similarities(vec))
+                    sims=a.similarities(vec), model=a.answer_model)
     shared = a.ask(q)
     assert shared.text == plain.text and shared.signals == plain.signals
     assert [h.passage.id for h in shared.hits] == [h.passage.id for h in hits]

@@ -10,8 +10,10 @@ import numpy as np
 from rag.answers import answertype
 from rag.answers.abstain import language, should_abstain, signals
 from rag.answers.corpus import AnswerCorpus
+from rag.answers.features import candidates, question_row
+from rag.answers.model import AnswerModel
 from rag.answers.pick import expand_lists, pick_sentences
-from rag.records import Answer, Citation, Hit, Passage
+from rag.records import Answer, Citation, Hit, Passage, Signals
 from rag.text.normalize import CJK
 from rag.text.sentences import Sentence
 
@@ -47,18 +49,30 @@ def citation_label(p: Passage) -> str:
 
 
 def compose(question: str, hits: list[Hit], mode: str, notes: list[str], corpus: AnswerCorpus,
-            query_vec: np.ndarray, sims: tuple[np.ndarray, np.ndarray]) -> Answer:
+            query_vec: np.ndarray, sims: tuple[np.ndarray, np.ndarray], model: AnswerModel) -> Answer:
     """Build the Answer: quoted sentences with citations, or a plain 'not found'.
 
-    ``sims``: the question's cosines with every passage and every sentence of ``corpus``.
+    ``sims``: the question's cosines with every passage and every sentence of ``corpus``;
+    ``model``: the answer model that picks the sentences and judges answerability.
     """
     lang = language(question)
-    terms = corpus.terms(question)
-    sig = signals(corpus, question, hits, query_vec, terms, sims) if hits else None
-    picked = expand_lists(corpus, pick_sentences(corpus, question, hits, query_vec, terms, sims[1])) if hits else []
-    if sig is not None:
-        sig = replace(sig, missing_answer=answertype.missing(question, "".join(s.text for s in picked)))
-    if sig is None or not picked or should_abstain(sig):
+    if not hits:
+        return Answer(question, NOT_FOUND[lang], (), (), True, mode, tuple(notes), None)
+    sig, picked = assess(question, hits, corpus, query_vec, sims, model)
+    if not picked or should_abstain(sig, model.threshold):
         return Answer(question, NOT_FOUND[lang], (), tuple(hits), True, mode, tuple(notes), sig)
     text, citations = cite(corpus, picked)
     return Answer(question, text, citations, tuple(hits), False, mode, tuple(notes), sig)
+
+
+def assess(question: str, hits: list[Hit], corpus: AnswerCorpus, query_vec: np.ndarray,
+           sims: tuple[np.ndarray, np.ndarray], model: AnswerModel) -> tuple[Signals, list[Sentence]]:
+    """The question's signals (with the model's answerability) and the sentences it would quote."""
+    terms = corpus.terms(question)
+    sig = signals(corpus, question, hits, query_vec, terms, sims)
+    cands = candidates(corpus, question, hits, terms, sims[1])
+    probabilities = model.sentence.shares(cands.matrix)
+    picked = expand_lists(corpus, pick_sentences(corpus, question, cands, probabilities, model))
+    sig = replace(sig, missing_answer=answertype.missing(question, "".join(s.text for s in picked)))
+    row = question_row(sig, cands, probabilities, hits)
+    return replace(sig, answerable=float(model.answerable.probability(row[None, :])[0])), picked

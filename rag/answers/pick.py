@@ -1,6 +1,7 @@
-"""Picking the sentences that answer: score the top passages' sentences by their cosine with
-the question, term coverage and passage rank; keep 1-3 (up to 6 for a list question) that do
-not repeat each other, complete clauses and list intros, in answer order."""
+"""Picking the sentences that answer: the answer model scores the top passages' sentences
+(:mod:`rag.answers.features`, :mod:`rag.answers.model`); the best is quoted, with up to 3 more
+(5 more for a list question) that the model rates nearly as high, that do not repeat it and fit
+the model's length budget; then the clauses and list items that complete them, in answer order."""
 
 from __future__ import annotations
 
@@ -9,20 +10,13 @@ import re
 import numpy as np
 
 from rag.answers.corpus import AnswerCorpus
-from rag.documents.context import is_bullet
-from rag.records import Hit
+from rag.answers.features import Candidates, bigrams
+from rag.answers.model import AnswerModel
+from rag.documents.context import is_list_item
 from rag.text.sentences import Sentence
 
-CANDIDATE_PASSAGES = 5  # sentences are drawn from this many top passages
-MAX_SENTENCES = 3
-MAX_CHARS = 200
-LIST_MAX_SENTENCES = 6
-LIST_MAX_CHARS = 400
-# Sentence score = dense cosine + W_LEX * idf-weighted term coverage + W_RANK / (1 + passage rank).
-# Weights chosen by a grid search on eval/questions.jsonl (answer-contains-evidence).
-W_LEX = 0.10
-W_RANK = 0.02
-KEEP_WITHIN = 0.06  # extra sentences must score within this of the best one
+MAX_SENTENCES = 4
+LIST_MAX_SENTENCES = 6  # a list question may quote twice the model's max_chars
 LIST_INTRO_ENDS = ("：", ":")
 MAX_LIST_ITEMS = 12
 # A sentence whose character bigrams are mostly (this share) in a sentence already quoted
@@ -33,72 +27,50 @@ CLAUSE_ENDS = ("；", ";")  # a sentence split here continues in the next one
 LIST_CUES = re.compile(r"哪些|哪几|有什么|列举|包括什么|几项|几个|which|what are|list|name the", re.I)
 
 
-def coverage(terms: dict[str, float], text: str) -> float:
-    """IDF-weighted share of the terms that occur in ``text``."""
-    total = sum(terms.values())
-    if total <= 0:
-        return 0.0
-    lowered = text.lower()
-    return sum(w for t, w in terms.items() if t in lowered) / total
+def pick_sentences(corpus: AnswerCorpus, question: str, cands: Candidates, probabilities: np.ndarray,
+                   model: AnswerModel) -> list[Sentence]:
+    """The best candidate sentences for the question, in answer order, by the model's
+    probabilities (one per candidate) and its quoting settings."""
+    return choose(corpus, question, cands, probabilities, model.keep_ratio, model.min_probability, model.max_chars)
 
 
-def pick_sentences(corpus: AnswerCorpus, question: str, hits: list[Hit], query_vec: np.ndarray,
-                   terms: dict[str, float], sentence_sims: np.ndarray | None = None) -> list[Sentence]:
-    """The best sentences for the question from the top hits, in answer order."""
+def choose(corpus: AnswerCorpus, question: str, cands: Candidates, probabilities: np.ndarray,
+           keep_ratio: float, min_probability: float, max_chars: int) -> list[Sentence]:
+    """:func:`pick_sentences` with the quoting settings given (training tries several)."""
     table = corpus.sentences
-    if sentence_sims is None:
-        sentence_sims = table.vectors @ query_vec
-    cands: list[tuple[float, int, int]] = []  # (score, hit rank, sentence index)
-    for rank, hit in enumerate(hits[:CANDIDATE_PASSAGES]):
-        pi = corpus.passage_index(hit.passage.id)
-        for j in table.by_passage.get(pi, []):
-            s = table.sentences[j]
-            score = (
-                float(sentence_sims[j])
-                + W_LEX * coverage(terms, s.text)
-                + W_RANK / (1 + rank)
-            )
-            cands.append((score, rank, j))
-    if not cands:
+    if not cands.rows:
         return []
-    cands.sort(key=lambda c: -c[0])
+    order = sorted(range(len(cands.rows)), key=lambda i: (-probabilities[i], i))
     is_list = bool(LIST_CUES.search(question))
     max_n = LIST_MAX_SENTENCES if is_list else MAX_SENTENCES
-    max_chars = LIST_MAX_CHARS if is_list else MAX_CHARS
-    best = cands[0][0]
-    chosen = [cands[0]]
-    length = len(table.sentences[cands[0][2]].text)
-    for c in cands[1:]:
-        if len(chosen) >= max_n or best - c[0] > KEEP_WITHIN:
+    max_chars = 2 * max_chars if is_list else max_chars
+    floor = max(min_probability, keep_ratio * float(probabilities[order[0]]))
+    chosen = [cands.rows[order[0]][1]]
+    length = len(table.sentences[chosen[0]].text)
+    for i in order[1:]:
+        if len(chosen) >= max_n or probabilities[i] < floor:
             break
-        n = len(table.sentences[c[2]].text)
-        if length + n > max_chars or any(
-            adds_nothing(table.sentences[c[2]].text, table.sentences[k[2]].text) for k in chosen
-        ):
+        j = cands.rows[i][1]
+        n = len(table.sentences[j].text)
+        if length + n > max_chars or any(adds_nothing(table.sentences[j].text, table.sentences[k].text)
+                                         for k in chosen):
             continue
-        chosen.append(c)
+        chosen.append(j)
         length += n
-    chosen_js = {c[2] for c in chosen}
-    for c in list(chosen):  # a clause ending in "；" is quoted with the clause that completes it
-        j = c[2]
+    chosen_set = set(chosen)
+    for j in list(chosen):  # a clause ending in "；" is quoted with the clause that completes it
         while (table.sentences[j].text.endswith(CLAUSE_ENDS) and j + 1 < len(table.sentences)
                and table.sentences[j + 1].passage_index == table.sentences[j].passage_index
-               and j + 1 not in chosen_js):
+               and j + 1 not in chosen_set):
             j += 1
-            chosen.append((c[0], c[1], j))
-            chosen_js.add(j)
+            chosen.append(j)
+            chosen_set.add(j)
     # Group by passage (best passage first); document order inside a passage.
     group_rank: dict[int, int] = {}
-    for c in chosen:
-        group_rank.setdefault(table.sentences[c[2]].passage_index, len(group_rank))
-    chosen.sort(key=lambda c: (group_rank[table.sentences[c[2]].passage_index], table.sentences[c[2]].start))
-    return [table.sentences[c[2]] for c in chosen]
-
-
-def bigrams(text: str) -> set[str]:
-    """Character bigrams of ``text`` without punctuation or spaces (the text itself if shorter)."""
-    t = re.sub(r"[\W_]+", "", text)
-    return {t[i:i + 2] for i in range(len(t) - 1)} or {t}
+    for j in chosen:
+        group_rank.setdefault(table.sentences[j].passage_index, len(group_rank))
+    chosen.sort(key=lambda j: (group_rank[table.sentences[j].passage_index], table.sentences[j].start))
+    return [table.sentences[j] for j in chosen]
 
 
 def adds_nothing(candidate: str, quoted: str) -> bool:
@@ -110,8 +82,8 @@ def adds_nothing(candidate: str, quoted: str) -> bool:
 
 
 def expand_lists(corpus: AnswerCorpus, picked: list[Sentence]) -> list[Sentence]:
-    """After a quoted list intro ("……尤其决定：") add the first sentence of each item that
-    follows it, since the intro alone answers nothing."""
+    """After a quoted list intro ("……尤其决定：", "……有下列情形之一的：") add the first sentence
+    of each bullet or law item that follows it, since the intro alone answers nothing."""
     table, out, seen = corpus.sentences, [], {(s.passage_index, s.start) for s in picked}
     for s in picked:
         out.append(s)
@@ -122,7 +94,7 @@ def expand_lists(corpus: AnswerCorpus, picked: list[Sentence]) -> list[Sentence]
         i = s.passage_index + 1
         while i < len(corpus.passages) and len(out) < len(picked) + MAX_LIST_ITEMS:
             p = corpus.passages[i]
-            if p.doc_id != doc or not is_bullet(p):
+            if p.doc_id != doc or not is_list_item(p):
                 break
             first = table.sentences[table.by_passage[i][0]]
             if (first.passage_index, first.start) not in seen:

@@ -146,7 +146,7 @@ def ask_stages(assistant, question: str) -> tuple[dict[str, float], np.ndarray]:
     hits = [Hit(assistant.passages[i], float(s[i])) for i in order]
     t4 = perf()
     compose(question=text, hits=hits, mode=mode, notes=notes, corpus=assistant.corpus, query_vec=vec,
-            sims=sims)
+            sims=sims, model=assistant.answer_model)
     t5 = perf()
     return dict(zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True)), vec
 

@@ -28,6 +28,12 @@ def is_bullet(p: Passage) -> bool:
     return bool(_BULLET_ID.search(p.id))
 
 
+def is_list_item(p: Passage) -> bool:
+    """A bullet of a list, or an item (项 / 目) of a law's article: the passages a list intro
+    ("……下列情形之一的：") is answered by."""
+    return is_bullet(p) or bool(_ITEM.search(_token(p)))
+
+
 def _token(p: Passage) -> str:
     return p.id[len(p.doc_id) + 1:] if p.id.startswith(f"{p.doc_id}-") else ""
 

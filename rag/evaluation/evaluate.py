@@ -6,6 +6,7 @@ import json
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from rag.question import MODES
@@ -130,42 +131,91 @@ def answer_metrics(rows: Sequence[dict]) -> dict:
 
 
 def run(assistant, questions: Sequence[dict], modes: Sequence[str] = MODES, k: int = 10) -> dict:
-    """Ask every question in every mode; return the report (metrics + per-question rows)."""
+    """Ask every question in every mode; return the report (metrics + per-question rows).
+
+    Every question is answered with the answer model's threshold at 0 and refused afterwards
+    when its answerability is below the real threshold: the same answers as a plain ask, and
+    each row also records what the quote would have been (``would_contain``), which the
+    calibration curve (:func:`calibration`) needs.
+    """
     all_texts = [p.text for p in assistant.passages]
     report: dict = {"questions": len(questions), "passages": len(all_texts), "modes": {}}
-    for mode in modes:
-        rows, latencies = [], []
-        cache = getattr(assistant.encoder, "cache", None)  # timings must include the query embedding
-        for q in questions:
-            if cache is not None:
-                cache.clear()
-            t0 = time.perf_counter()
-            answer = assistant.ask(q["question"], top_k=k, mode=mode)
-            latencies.append((time.perf_counter() - t0) * 1000)
-            evidence = q.get("evidence") or []
-            rel = relevance([h.passage.text for h in answer.hits], evidence) if evidence else []
-            quoted = quoted_text(answer)
-            contains, cited = quote_and_citation(answer, evidence, q.get("answers") or ())
-            rows.append({
-                "id": q["id"],
-                "lang": q.get("lang", ""),
-                **({"set": q["set"]} if q.get("set") else {}),
-                "answerable": bool(evidence),
-                "rel": rel,
-                "n_relevant": sum(relevance(all_texts, evidence)) if evidence else 0,
-                "abstained": answer.abstained,
-                "contains": contains,
-                "cited": cited,
-                "length": len(quoted),
-                "top": answer.hits[0].passage.id if answer.hits else None,
-                "signals": answer.to_dict()["signals"],
-            })
-        metrics = retrieval_metrics([r for r in rows if r["answerable"]])
-        metrics.update(answer_metrics(rows))
-        metrics["p50_ms"] = percentile(latencies, 50)
-        metrics["p95_ms"] = percentile(latencies, 95)
-        report["modes"][mode] = {"metrics": metrics, "rows": rows}
+    model = assistant.answer_model
+    assistant.answer_model = replace(model, threshold=0.0)
+    try:
+        for mode in modes:
+            rows, latencies = [], []
+            cache = getattr(assistant.encoder, "cache", None)  # timings must include the query embedding
+            for q in questions:
+                if cache is not None:
+                    cache.clear()
+                t0 = time.perf_counter()
+                answer = assistant.ask(q["question"], top_k=k, mode=mode)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                rows.append(score_row(q, answer, all_texts, model.threshold))
+            metrics = retrieval_metrics([r for r in rows if r["answerable"]])
+            metrics.update(answer_metrics(rows))
+            metrics["p50_ms"] = percentile(latencies, 50)
+            metrics["p95_ms"] = percentile(latencies, 95)
+            report["modes"][mode] = {"metrics": metrics, "rows": rows}
+    finally:
+        assistant.answer_model = model
+    report["answer_model"] = {"name": model.name, "threshold": model.threshold}
     return report
+
+
+def score_row(q: dict, answer, all_texts: Sequence[str], threshold: float) -> dict:
+    """One question's row of the report, from an answer given with the threshold at 0."""
+    evidence = q.get("evidence") or []
+    would_contain, would_cite = quote_and_citation(answer, evidence, q.get("answers") or ())
+    abstained = answer.abstained or (answer.signals is not None and answer.signals.answerable < threshold)
+    return {
+        "id": q["id"],
+        "lang": q.get("lang", ""),
+        **({"set": q["set"]} if q.get("set") else {}),
+        "answerable": bool(evidence),
+        "rel": relevance([h.passage.text for h in answer.hits], evidence) if evidence else [],
+        "n_relevant": sum(relevance(all_texts, evidence)) if evidence else 0,
+        "abstained": abstained,
+        "refused_anyway": answer.abstained,  # refused whatever the threshold (no quote, an unknown article)
+        "contains": would_contain and not abstained,
+        "cited": would_cite and not abstained,
+        "would_contain": would_contain,
+        "length": 0 if abstained else len(quoted_text(answer)),
+        "top": answer.hits[0].passage.id if answer.hits else None,
+        "signals": answer.to_dict()["signals"],
+    }
+
+
+def calibration(rows: Sequence[dict], threshold: float, steps: int = 20) -> dict:
+    """How often the quote is right among the questions answered, at ``threshold`` and along
+    the curve of thresholds on the answerability probability; and how well that probability
+    is calibrated (per tenth: mean probability, share answerable, share with a right quote).
+
+    A question is answered at threshold t when it was not refused for another reason and its
+    probability is at least t; its quote is right when it is answerable and the quote holds the
+    evidence (an unanswerable question answered is always wrong).
+    """
+    usable = [r for r in rows if r["signals"]]
+
+    def point(t: float) -> dict:
+        answered = [r for r in usable if r["signals"]["answerable"] >= t and not r["refused_anyway"]]
+        right = sum(r["answerable"] and r["would_contain"] for r in answered)
+        ans = sum(r["answerable"] for r in usable) or 1
+        return {"threshold": round(t, 4), "answered": len(answered) / (len(usable) or 1),
+                "right_when_answered": right / (len(answered) or 1),
+                "answerable_refused": 1 - sum(r["answerable"] for r in answered) / ans}
+
+    bins = []
+    for b in range(10):
+        lo, hi = b / 10, (b + 1) / 10
+        part = [r for r in usable if lo <= r["signals"]["answerable"] < hi or (b == 9 and r["signals"]["answerable"] == 1)]
+        if part:
+            bins.append({"range": [lo, hi], "questions": len(part),
+                         "mean_probability": sum(r["signals"]["answerable"] for r in part) / len(part),
+                         "answerable": sum(r["answerable"] for r in part) / len(part),
+                         "right": sum(r["answerable"] and r["would_contain"] for r in part) / len(part)})
+    return {"shipped": point(threshold), "curve": [point(i / steps) for i in range(steps)], "reliability": bins}
 
 
 def signal_values(rows: Sequence[dict], key: str) -> tuple[list[float], list[float]]:
@@ -173,20 +223,6 @@ def signal_values(rows: Sequence[dict], key: str) -> tuple[list[float], list[flo
     ans = [r["signals"][key] for r in rows if r["answerable"] and r["signals"]]
     una = [r["signals"][key] for r in rows if not r["answerable"] and r["signals"]]
     return ans, una
-
-
-def abstention_curve(rows: Sequence[dict], key: str = "sentence_margin") -> list[dict]:
-    """For each candidate threshold on a signal: the share of answerable and unanswerable
-    questions that "abstain when signal < threshold" would reject."""
-    ans, una = signal_values(rows, key)
-    out = []
-    for t in sorted(set(ans + una)):
-        out.append({
-            "threshold": t,
-            "answerable_rejected": sum(v < t for v in ans) / (len(ans) or 1),
-            "unanswerable_rejected": sum(v < t for v in una) / (len(una) or 1),
-        })
-    return out
 
 
 def separation(rows: Sequence[dict], key: str) -> float | None:
@@ -198,13 +234,6 @@ def separation(rows: Sequence[dict], key: str) -> float | None:
         return None
     wins = sum((u < a) + 0.5 * (u == a) for u in una for a in ans)
     return wins / (len(ans) * len(una))
-
-
-def calibrate(rows: Sequence[dict], max_false_reject: float = 0.05, key: str = "sentence_margin") -> dict:
-    """The threshold that rejects the most unanswerable questions while rejecting at most
-    ``max_false_reject`` of the answerable ones."""
-    ok = [c for c in abstention_curve(rows, key) if c["answerable_rejected"] <= max_false_reject]
-    return max(ok, key=lambda c: (c["unanswerable_rejected"], -c["threshold"])) if ok else {}
 
 
 COLUMNS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "answer_contains_evidence",
@@ -250,6 +279,21 @@ def format_groups(by_group: dict[str, dict]) -> str:
     for name, m in by_group.items():
         lines.append(name.ljust(12) + str(m["questions"]).rjust(5) + "".join(f"{m[c]:10.3f}" for c in GROUP_COLUMNS))
     return "\n".join(lines)
+
+
+def format_calibration(cal: dict, sep: dict) -> str:
+    """The answerability trade-off in a few lines: the shipped threshold and points along the curve."""
+    def line(pt: dict) -> str:
+        return (f"  threshold {pt['threshold']:.3f}: answers {pt['answered']:.2f} of questions, right when answered "
+                f"{pt['right_when_answered']:.3f}, answerable refused {pt['answerable_refused']:.3f}")
+
+    out = ["\nanswerability (hybrid), shipped threshold:", line(cal["shipped"]), "along the curve:"]
+    out += [line(pt) for pt in cal["curve"][::4]]
+    shown = {k: v for k, v in sep.items() if v is not None}
+    if shown:
+        out.append("separation of unanswerable from answerable (AUC): "
+                   + ", ".join(f"{k} {v:.3f}" for k, v in shown.items()))
+    return "\n".join(out)
 
 
 def format_table(report: dict) -> str:

@@ -7,7 +7,9 @@ A suite folder holds ``suite.json``::
      "seed": true,                        # the seed corpus (corpus/catalog.json), or
      "docs": ["docs/law.md", ...],        # files added as `rag add` would, or
      "squad": "cmrc2018_trial.json",      # a SQuAD-format set
-     "questions": ["questions/a.jsonl"]}  # question sets (not with "squad")
+     "questions": ["questions/a.jsonl"],  # question sets (not with "squad")
+     "group": "laws"}                     # optional: suites asking the same questions share a
+                                          # group, left out together when judging a learned model
 
 Paths are relative to the suite folder.
 """
@@ -18,6 +20,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from rag.answers.model import AnswerModel, ModelError
+from rag.answers.model import load as load_model
 from rag.assistant import Assistant
 from rag.evaluation import evaluate
 from rag.evaluation.corpora import EvalInputError, check_evidence, corpus_assistant, read_squad
@@ -26,9 +30,10 @@ from rag.paths import ROOT
 
 SUITES_DIR = ROOT / "eval" / "suites"
 TABLE_COLUMNS = ("hit@5", "mrr", "answer_contains_evidence", "citation_accuracy", "answerable_rejected",
-                 "unanswerable_rejected", "mean_answer_chars")
+                 "unanswerable_rejected", "made_unanswerable_rejected", "right_when_answered", "mean_answer_chars")
 SHORT = {"answer_contains_evidence": "contains", "citation_accuracy": "cited", "answerable_rejected": "ans.rej",
-         "unanswerable_rejected": "unans.rej", "mean_answer_chars": "chars"}
+         "unanswerable_rejected": "unans.rej", "made_unanswerable_rejected": "made.rej",
+         "right_when_answered": "right|ans", "mean_answer_chars": "chars"}
 
 
 def suite_names(root: Path = SUITES_DIR) -> list[str]:
@@ -54,6 +59,7 @@ def load_suite(name: str, root: Path = SUITES_DIR) -> dict:
         raise EvalInputError(f"{folder / 'suite.json'}: give exactly one of seed, docs, squad "
                              f"(and questions unless squad)")
     return {"name": name, "description": spec.get("description", ""), "seed": bool(spec.get("seed")),
+            "group": str(spec.get("group") or name),
             "docs": [(folder / d).resolve() for d in spec.get("docs") or []],
             "squad": (folder / spec["squad"]).resolve() if spec.get("squad") else None,
             "questions": [(folder / q).resolve() for q in spec.get("questions") or []]}
@@ -71,21 +77,57 @@ def prepare(suite: dict, encoder: Encoder) -> tuple[Assistant, list[dict]]:
     return assistant, questions
 
 
-def run(names: Sequence[str], encoder: Encoder, progress=print) -> dict:
-    """Run the named suites in hybrid mode; one row of metrics per suite, plus the macro average."""
+def run(names: Sequence[str], encoder: Encoder, progress=print, made: bool = True) -> dict:
+    """Run the named suites in hybrid mode; one row of metrics per suite, plus the macro average.
+
+    Each suite is answered by the answer model fitted without its group (``without-<group>``,
+    :mod:`rag.evaluation.training`): leave-one-corpus-out. With ``made``, each answerable
+    question is asked again with its gold passages hidden (a ready-made unanswerable question).
+    """
     suites = [load_suite(n) for n in names]  # an unknown suite fails before anything runs
     rows, reports = {}, {}
     for suite in suites:
         progress(f"[suite] {suite['name']}: building or loading its index …")
         assistant, questions = prepare(suite, encoder)
-        progress(f"[suite] {suite['name']}: {len(questions)} questions over {len(assistant.passages)} passages")
+        assistant.answer_model = held_out_model(suite["group"])
+        progress(f"[suite] {suite['name']}: {len(questions)} questions over {len(assistant.passages)} passages, "
+                 f"answer model {assistant.answer_model.name}")
         report = evaluate.run(assistant, questions, modes=("hybrid",), k=10)
-        m = report["modes"]["hybrid"]["metrics"]
+        hybrid = report["modes"]["hybrid"]
+        if made:
+            hybrid["made_rows"] = made_unanswerable(assistant, questions)
+        m = hybrid["metrics"]
+        m["made_unanswerable_rejected"] = (sum(r["abstained"] for r in hybrid.get("made_rows", []))
+                                           / (len(hybrid.get("made_rows", [])) or 1))
+        report["calibration"] = evaluate.calibration(hybrid["rows"], assistant.answer_model.threshold)
+        m["right_when_answered"] = report["calibration"]["shipped"]["right_when_answered"]
         rows[suite["name"]] = {"documents": len(assistant.sources), "passages": len(assistant.passages),
-                               "questions": len(questions), **{c: m[c] for c in (*TABLE_COLUMNS, "answerable",
-                                                                                  "unanswerable")}}
+                               "questions": len(questions), "answer_model": assistant.answer_model.name,
+                               **{c: m[c] for c in (*TABLE_COLUMNS, "answerable", "unanswerable")}}
         reports[suite["name"]] = report
     return {"suites": rows, "macro": macro(rows), "reports": reports}
+
+
+def held_out_model(group: str) -> AnswerModel:
+    """The answer model fitted without ``group`` (the shipped one if the file has none)."""
+    try:
+        return load_model(f"without-{group}")
+    except ModelError:
+        return load_model()
+
+
+def made_unanswerable(assistant: Assistant, questions: Sequence[dict]) -> list[dict]:
+    """Each answerable question asked without the passages holding its evidence: refused or not."""
+    texts = [p.text for p in assistant.passages]
+    out = []
+    for q in questions:
+        evidence = q.get("evidence") or []
+        gold = [assistant.passages[i].id for i, r in enumerate(evaluate.relevance(texts, evidence)) if r]
+        if gold:
+            answer = assistant.ask_without(q["question"], gold, top_k=10)
+            out.append({"id": q["id"], "hidden": gold, "abstained": answer.abstained,
+                        "answerable_probability": answer.signals.answerable if answer.signals else None})
+    return out
 
 
 def macro(rows: dict[str, dict]) -> dict:

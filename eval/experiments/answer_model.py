@@ -1,0 +1,77 @@
+"""Leave-one-corpus-out comparison of answer-model variants, on the eval suite.
+
+Retrieves every suite question once (as `rag train` does), then for each group left out fits
+the answer model on the others and scores the group: quote holds the evidence, mean answer
+length, answerable refused, hand-written and ready-made unanswerable rejected, and where the
+first sentence that holds the evidence ranks among the candidates (top 1 / top 3).
+
+    .venv/bin/python eval/experiments/answer_model.py                      # the shipped rules
+    .venv/bin/python eval/experiments/answer_model.py --rules unknown_references off_topic missing_answer
+
+`--rules` sets which refusals stand whatever the model says (rag.answers.abstain.RULES).
+The numbers in docs/experiments.md ("Learned answer model") come from this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+import numpy as np
+
+from rag.answers import abstain, answertype
+from rag.answers.features import question_row
+from rag.evaluation import suite as suites
+from rag.evaluation import training
+from rag.models.encoder import SentenceTransformerEncoder, model_name
+
+
+def judge(model, examples) -> dict:
+    out = {}
+    for name in sorted({e.suite for e in examples}):
+        mine = [e for e in examples if e.suite == name]
+        n = {"answerable": 0, "unanswerable": 0, "made": 0}
+        refused = dict(n)
+        right, chars, ranks = 0, 0, []
+        for e in mine:
+            p = model.sentence.shares(e.cands.matrix)
+            text = training.quote(e, p, model.keep_ratio, model.min_probability, model.max_chars) if len(p) else ""
+            sig = replace(e.signals, missing_answer=answertype.missing(e.question, text))
+            pa = float(model.answerable.probability(question_row(sig, e.cands, p, e.hits)[None])[0]) if e.hits else 0.0
+            no = not text or abstain.ruled_out(sig) or pa < model.threshold
+            n[e.kind] += 1
+            refused[e.kind] += no
+            if e.kind == "answerable":
+                if not no:
+                    right += training.holds(e, text)
+                    chars += len(text)
+                order = [int(i) for i in np.argsort(-p, kind="stable")]
+                ranks.append(next((k for k, i in enumerate(order) if e.labels[i]), 99))
+        ranks = np.array(ranks)
+        answered = n["answerable"] - refused["answerable"]
+        out[name] = {"contains": right / max(1, n["answerable"]), "chars": chars / max(1, answered),
+                     "ans.refused": refused["answerable"] / max(1, n["answerable"]),
+                     "unans.rejected": refused["unanswerable"] / n["unanswerable"] if n["unanswerable"] else None,
+                     "made.rejected": refused["made"] / max(1, n["made"]),
+                     "top1": float((ranks == 0).mean()), "top3": float((ranks <= 2).mean())}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rules", nargs="*", default=list(abstain.RULES))
+    args = ap.parse_args()
+    abstain.RULES = tuple(args.rules)
+    examples = training.collect(suites.suite_names(), SentenceTransformerEncoder(model_name()), progress=lambda m: None)
+    print(f"rules: {', '.join(abstain.RULES) or '(none)'}")
+    print(f"{'corpus':16s}{'contains':>9s}{'chars':>7s}{'ans.ref':>8s}{'unans':>7s}{'made':>7s}{'top1':>7s}{'top3':>7s}")
+    for group in sorted({e.group for e in examples}):
+        model, _ = training.fit([e for e in examples if e.group != group], f"without-{group}")
+        for name, m in judge(model, [e for e in examples if e.group == group]).items():
+            una = "—" if m["unans.rejected"] is None else f"{m['unans.rejected']:.3f}"
+            print(f"{name:16s}{m['contains']:9.3f}{m['chars']:7.0f}{m['ans.refused']:8.3f}{una:>7s}"
+                  f"{m['made.rejected']:7.3f}{m['top1']:7.3f}{m['top3']:7.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""The signals a learned model reads: one row per candidate sentence (is this a sentence that
+answers?) and one row per question (do the documents answer it at all?).
+
+Every feature is relative to the question or to the other candidates (a cosine minus the
+best cosine, a share of the question's terms), never a word of any document, so a model fitted
+on some corpora can be judged on others (:mod:`rag.evaluation.training`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answers import answertype
+from rag.answers.corpus import AnswerCorpus
+from rag.records import Hit, Signals
+from rag.text.normalize import CJK
+from rag.text.sentences import Sentence
+
+FEATURES_VERSION = "2"  # part of the training-data hash: bump when a feature changes
+CANDIDATE_PASSAGES = 5  # sentences are drawn from this many top passages
+SENTENCE_FEATURES = (
+    "cos", "cos_gap", "coverage", "coverage_gap", "bigrams", "bigrams_gap", "passage_rank", "passage_gap",
+    "passage_coverage", "first", "position", "log_chars", "answer_type", "list_intro", "clause", "english",
+    "english_cos_gap", "cos_rank", "bigrams_rank", "coverage_rank", "previous_bigrams", "next_bigrams",
+    "previous_cos", "next_cos",
+)
+QUESTION_FEATURES = (
+    "sentence_margin", "passage_margin", "best_sentence", "best_passage", "off_topic", "coverage",
+    "best_probability", "english", "unknown_names", "missing_answer", "unknown_references",
+    "top_score", "top_gap", "best_bigrams", "best_coverage",
+)
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of ``text`` without punctuation or spaces (the text itself if shorter)."""
+    t = _NON_WORD.sub("", text.lower())
+    return {t[i:i + 2] for i in range(len(t) - 1)} or {t}
+
+
+def coverage(terms: dict[str, float], text: str) -> float:
+    """IDF-weighted share of the terms that occur in ``text``."""
+    total = sum(terms.values())
+    if total <= 0:
+        return 0.0
+    lowered = text.lower()
+    return sum(w for t, w in terms.items() if t in lowered) / total
+
+
+@dataclass
+class Candidates:
+    """The sentences of the top passages that an answer may quote, with their features."""
+
+    rows: list[tuple[int, int]]  # (hit rank, sentence index in the corpus's sentence table)
+    sentences: list[Sentence]
+    matrix: np.ndarray  # one row of SENTENCE_FEATURES per candidate
+
+
+def candidates(corpus: AnswerCorpus, question: str, hits: list[Hit], terms: dict[str, float],
+               sentence_sims: np.ndarray) -> Candidates:
+    """The candidate sentences of the top hits and their feature rows."""
+    table = corpus.sentences
+    english = 0.0 if CJK.search(question) else 1.0
+    asks = answertype.expected(question)
+    q_bigrams = bigrams(question) if not english else set()
+    rows, raw = [], []
+    top_score = hits[0].score if hits else 0.0
+    for rank, hit in enumerate(hits[:CANDIDATE_PASSAGES]):
+        pi = corpus.passage_index(hit.passage.id)
+        own = table.by_passage.get(pi, [])
+        passage_cov = coverage(terms, hit.passage.text)
+        for k, j in enumerate(own):
+            s = table.sentences[j]
+            overlap = len(q_bigrams & bigrams(s.text)) / len(q_bigrams) if q_bigrams else 0.0
+            kind = (-1.0 if answertype.missing(question, s.text) else 1.0) if asks else 0.0
+            rows.append((rank, j))
+            raw.append([float(sentence_sims[j]), coverage(terms, s.text), overlap, 1 / (1 + rank),
+                        hit.score - top_score, passage_cov, float(k == 0), k / max(1, len(own) - 1),
+                        math.log(1 + len(s.text)), kind, float(s.text.endswith(("：", ":"))),
+                        float(s.text.endswith(("；", ";")))])
+    if not rows:
+        return Candidates([], [], np.zeros((0, len(SENTENCE_FEATURES)), np.float32))
+    r = np.array(raw, dtype=np.float64)
+    cos, cov, big = r[:, 0], r[:, 1], r[:, 2]
+    cos_gap = cos - cos.max()
+    # the same signals of the sentences either side in the passage (0 at its ends)
+    same_prev = np.array([k > 0 and rows[k - 1][0] == rows[k][0] for k in range(len(rows))])
+    same_next = np.array([k + 1 < len(rows) and rows[k + 1][0] == rows[k][0] for k in range(len(rows))])
+    prev_big = np.where(same_prev, np.roll(big, 1), 0.0)
+    next_big = np.where(same_next, np.roll(big, -1), 0.0)
+    prev_cos = np.where(same_prev, np.roll(cos_gap, 1), -1.0)
+    next_cos = np.where(same_next, np.roll(cos_gap, -1), -1.0)
+    matrix = np.column_stack([
+        cos, cos_gap, cov, cov - cov.max(), big, big - big.max(), r[:, 3], r[:, 4], r[:, 5], r[:, 6], r[:, 7],
+        r[:, 8], r[:, 9], r[:, 10], r[:, 11], np.full(len(rows), english), english * cos_gap,
+        _reciprocal_rank(cos), _reciprocal_rank(big), _reciprocal_rank(cov), prev_big, next_big, prev_cos, next_cos,
+    ])
+    return Candidates(rows, [table.sentences[j] for _, j in rows], matrix.astype(np.float32))
+
+
+def _reciprocal_rank(values: np.ndarray) -> np.ndarray:
+    """1 for the highest value, 1/2 for the next ... (ties share the better rank)."""
+    ranks = np.searchsorted(np.sort(-values), -values, side="left")
+    return 1.0 / (1.0 + ranks)
+
+
+def question_row(sig: Signals, cands: Candidates, probabilities: np.ndarray, hits: list[Hit]) -> np.ndarray:
+    """The question's row of QUESTION_FEATURES, from its abstention signals, its candidates and
+    the sentence model's probabilities for them."""
+    col = {n: i for i, n in enumerate(SENTENCE_FEATURES)}
+    best_p = float(probabilities.max()) if len(probabilities) else 0.0
+    m = cands.matrix
+    gap = hits[0].score - hits[1].score if len(hits) > 1 else 0.0
+    return np.array([
+        sig.sentence_margin, sig.dense_margin, sig.best_sentence, sig.dense_top,
+        sig.background - max(sig.dense_top, sig.best_sentence), sig.coverage, best_p,
+        float(sig.lang == "en"), float(bool(sig.unknown_names)), float(bool(sig.missing_answer)),
+        float(bool(sig.unknown_references)), hits[0].score if hits else 0.0, gap,
+        float(m[:, col["bigrams"]].max()) if len(m) else 0.0,
+        float(m[:, col["coverage"]].max()) if len(m) else 0.0,
+    ], dtype=np.float32)

@@ -1,0 +1,172 @@
+"""The learned answer model: the shipped file is current and complete, bad files get clear
+errors, and `rag train` fits, writes and serves a model end to end (fake encoder)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from rag.answers import model as answer_model
+from rag.answers.features import QUESTION_FEATURES, SENTENCE_FEATURES
+from rag.evaluation import suite, training
+from tests.conftest import ROOT, FakeEncoder
+
+LAW = ROOT / "eval" / "suites" / "laws" / "docs" / "data-security-law-2021.md"
+LAW_QUESTIONS = ROOT / "eval" / "suites" / "laws" / "questions" / "data-security-law-2021.jsonl"
+
+
+def test_the_shipped_model_was_trained_on_todays_suite():
+    data = answer_model.read_file(answer_model.MODEL_FILE)
+    assert data["suites"] == suite.suite_names()
+    assert data["data_hash"] == training.data_hash(data["suites"]), (
+        "the eval suite changed since the answer model was trained: run `rag train`, then `rag eval --suite`")
+
+
+def test_the_shipped_file_has_the_shipped_model_and_one_per_group_left_out():
+    data = answer_model.read_file(answer_model.MODEL_FILE)
+    groups = sorted({suite.load_suite(n)["group"] for n in suite.suite_names()})
+    assert data["groups"] == groups and len(groups) >= 3
+    assert set(data["models"]) == {"all", *(f"without-{g}" for g in groups)}
+    for name in data["models"]:
+        m = answer_model.load(name, answer_model.MODEL_FILE)
+        assert 0.0 <= m.threshold <= 1.0 and 0.0 < m.keep_ratio and 0.0 <= m.min_probability < 1.0
+
+
+def test_laws_in_other_formats_are_left_out_with_the_laws():
+    assert suite.load_suite("laws-pdf")["group"] == suite.load_suite("laws-docx")["group"] == "laws"
+    assert suite.load_suite("seeds")["group"] == "seeds"
+
+
+def test_logistic_round_trip_and_shape_check():
+    rng = np.random.default_rng(0)
+    n = len(SENTENCE_FEATURES)
+    lg = answer_model.Logistic(rng.random(n), rng.random(n) + 0.5, rng.standard_normal(n), 0.3)
+    again = answer_model.Logistic.from_dict(json.loads(json.dumps(lg.to_dict())), n)
+    x = rng.random((4, n))
+    assert np.allclose(lg.probability(x), again.probability(x))
+    assert ((lg.probability(x) > 0) & (lg.probability(x) < 1)).all()
+    with pytest.raises(ValueError):
+        answer_model.Logistic.from_dict(lg.to_dict(), n + 1)
+
+
+def test_unusable_model_files_get_a_clear_error(tmp_path):
+    bad = tmp_path / "m.json"
+    with pytest.raises(answer_model.ModelError, match="rag train"):
+        answer_model.load(path=bad)  # missing
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(answer_model.ModelError, match="rag train"):
+        answer_model.load(path=bad)
+    data = json.loads(answer_model.MODEL_FILE.read_text(encoding="utf-8"))
+    bad.write_text(json.dumps({**data, "question_features": list(QUESTION_FEATURES)[:-1]}), encoding="utf-8")
+    with pytest.raises(answer_model.ModelError, match="other features"):
+        answer_model.load(path=bad)
+    with pytest.raises(answer_model.ModelError, match="choose from"):
+        answer_model.load("without-nothing", answer_model.MODEL_FILE)
+    data["models"]["all"]["sentence"]["coef"] = [1.0]
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(answer_model.ModelError, match="malformed"):
+        answer_model.load(path=bad)
+
+
+def test_the_threshold_refuses_at_most_the_allowed_share_of_each_group():
+    rng = np.random.default_rng(1)
+    p = rng.random(400)
+    y = np.arange(400) % 4 != 0
+    groups = ["a" if i < 200 else "b" for i in range(400)]
+    forced = np.zeros(400, dtype=bool)
+    t = training.choose_threshold(p, y, forced, groups)
+    for g in "ab":
+        mine = np.array([x == g for x in groups]) & y
+        assert (p[mine] < t).mean() <= training.MAX_REFUSED
+    higher = min(v for v in p[y] if v > t)  # the next possible threshold refuses too many somewhere
+    assert any(((p < higher) & y & np.array([x == g for x in groups])).sum()
+               > training.MAX_REFUSED * (y & np.array([x == g for x in groups])).sum() for g in "ab")
+    forced[y & (p > t)] = True  # refused by a rule anyway: not counted against the model's budget
+    assert training.choose_threshold(p, y, forced, groups) == t
+
+
+def test_a_span_over_two_sentences_labels_both(fake_assistant):
+    from rag.answers.features import candidates
+    from rag.records import Hit
+
+    a = fake_assistant
+    p = a.lookup("SC2022-4")
+    cands = candidates(a.corpus, "北约的核心任务", [Hit(p, 1.0)], {}, np.zeros(len(a.sentences.sentences)))
+    texts = [s.text for s in cands.sentences]
+    assert len(texts) == 2
+    both = training.sentence_labels(a.corpus, cands, [texts[0][-6:] + texts[1][:6]], [])
+    first = training.sentence_labels(a.corpus, cands, [texts[0][2:12]], [])
+    short_answer = training.sentence_labels(a.corpus, cands, [texts[1][:12]], [texts[1][6:10]])
+    elsewhere = training.sentence_labels(a.corpus, cands, ["不在这里的证据"], [texts[1][6:10]])
+    assert both.tolist() == [True, True] and first.tolist() == [True, False]
+    assert short_answer.tolist() == [False, True] and elsewhere.tolist() == [False, False]
+
+
+def _tiny_suites(root):
+    for name, law_questions in (("one", LAW_QUESTIONS), ("two", LAW_QUESTIONS)):
+        folder = root / name
+        (folder / "docs").mkdir(parents=True)
+        shutil.copy(LAW, folder / "docs" / LAW.name)
+        rows = [json.loads(x) for x in law_questions.read_text(encoding="utf-8").splitlines() if x.strip()]
+        half = rows[: len(rows) // 2] if name == "one" else rows[len(rows) // 2:]
+        (folder / "q.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in half), "utf-8")
+        (folder / "suite.json").write_text(json.dumps({"docs": [f"docs/{LAW.name}"], "questions": ["q.jsonl"]}),
+                                           encoding="utf-8")
+
+
+def test_train_writes_a_model_that_answers(tmp_path, monkeypatch):
+    root = tmp_path / "suites"
+    _tiny_suites(root)
+    out = tmp_path / "model.json"
+    report = training.train(["one", "two"], FakeEncoder(), out=out, progress=lambda m: None, root=root)
+    assert set(report) == {"all", "without-one", "without-two"}
+    data = answer_model.read_file(out)
+    assert data["data_hash"] == training.data_hash(["one", "two"], root)
+    (root / "two" / "q.jsonl").write_text((root / "two" / "q.jsonl").read_text("utf-8")[:-200], "utf-8")
+    assert data["data_hash"] != training.data_hash(["one", "two"], root)  # changed data: retrain
+    for info in report.values():
+        assert info["examples"]["answerable"] > 0 and info["examples"]["made"] > 0
+        assert info["quoting"]["max_chars"] <= training.MAX_MEAN_CHARS
+    monkeypatch.setenv(answer_model.ENV, str(out))
+    from rag.evaluation.corpora import corpus_assistant
+
+    a = corpus_assistant([LAW], FakeEncoder(), root=tmp_path / "eval")
+    assert a.answer_model.name == "all"
+    ans = a.ask("数据安全法的立法目的是什么？")
+    assert 0.0 <= ans.signals.answerable <= 1.0
+
+
+def test_eval_asks_without_the_gold_passage(fake_assistant):
+    ans = fake_assistant.ask_without("北约的三大核心任务是什么？", ["SC2022-4"])
+    assert "SC2022-4" not in [h.passage.id for h in ans.hits]
+    assert all(c.id != "SC2022-4" for c in ans.citations)
+    assert fake_assistant.ask("北约的三大核心任务是什么？").hits[0].passage.id == "SC2022-4"
+
+
+def test_calibration_curve_and_reliability():
+    from rag.evaluation.evaluate import calibration
+
+    def row(p, answerable, right, anyway=False):
+        return {"signals": {"answerable": p}, "answerable": answerable, "would_contain": right,
+                "refused_anyway": anyway}
+
+    rows = [row(0.9, True, True), row(0.8, True, False), row(0.6, False, False), row(0.2, True, True),
+            row(0.1, False, False), row(0.95, True, True, anyway=True)]
+    c = calibration(rows, 0.5, steps=10)
+    assert c["shipped"]["answered"] == pytest.approx(3 / 6)
+    assert c["shipped"]["right_when_answered"] == pytest.approx(1 / 3)
+    assert c["shipped"]["answerable_refused"] == pytest.approx(2 / 4)
+    answered = [pt["answered"] for pt in c["curve"]]
+    assert answered == sorted(answered, reverse=True) and c["curve"][0]["threshold"] == 0.0
+    assert sum(b["questions"] for b in c["reliability"]) == len(rows)
+
+
+def test_rag_train_refuses_an_unknown_suite(capsys):
+    from rag.cli import main
+
+    assert main(["train", "--suite", "no-such-suite"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown suite" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
