@@ -55,10 +55,17 @@ def test_floors_on_the_later_seed_questions(unseen):
 
 
 @pytest.mark.parametrize("question", ["如何做红烧肉？", "今天天气怎么样？", "Who won the 2018 World Cup?",
-                                      "How to bake bread?", "Python怎么读取文件？", "北约在台湾问题上持什么立场？"])
-def test_off_topic_and_unmentioned_names_are_not_answered(real_assistant, question):
+                                      "How to bake bread?", "Python怎么读取文件？"])
+def test_off_topic_questions_are_not_answered(real_assistant, question):
     ans = real_assistant.ask(question)
     assert ans.abstained and not ans.citations and ans.hits
+
+
+def test_a_name_the_documents_never_mention_is_a_signal(real_assistant):
+    # Once a rule, now a feature of the answer model: as a rule it refused more answerable
+    # questions than unanswerable ones on the corpora left out (docs/experiments.md).
+    ans = real_assistant.ask("北约在台湾问题上持什么立场？")
+    assert "台湾" in ans.signals.unknown_names
 
 
 @pytest.mark.parametrize("question", ["北约的三大核心任务是什么？", "北约?", "What are NATO's core tasks?",
