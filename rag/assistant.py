@@ -296,11 +296,11 @@ class Assistant:
         if understood != text:
             understood, more = clean_question(understood)  # the combined question's length cap
             notes = notes + [n for n in more if n not in notes]
-        answer = self._answer(understood, top_k, mode, notes)
+        answer = self._answer(understood, top_k, mode, notes, also=text if understood != text else None)
         return replace(answer, question=text, understood=understood)
 
-    def _answer(self, text: str, top_k: int, mode: str, notes: list[str]) -> Answer:
-        hits, query_vec, sims = self.retrieve(text, top_k, mode)
+    def _answer(self, text: str, top_k: int, mode: str, notes: list[str], also: str | None = None) -> Answer:
+        hits, query_vec, sims = self.retrieve(text, top_k, mode, also=also)
         return compose(question=text, hits=hits, mode=mode, notes=notes, corpus=self.corpus,
                        query_vec=query_vec, sims=sims, model=self.answer_model)
 
@@ -315,17 +315,26 @@ class Assistant:
                          query_vec=query_vec, sims=sims, model=self.answer_model)
         return replace(answer, understood=text)
 
-    def retrieve(self, text: str, top_k: int = 5, mode: str = "hybrid",
-                 hidden: np.ndarray | None = None) -> tuple[list[Hit], np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    def retrieve(self, text: str, top_k: int = 5, mode: str = "hybrid", hidden: np.ndarray | None = None,
+                 also: str | None = None) -> tuple[list[Hit], np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """The hits for a cleaned question, its vector and its cosines with every passage and
         sentence: what :func:`rag.answers.compose.compose` answers from.
 
         ``hidden``: positions of passages to treat as absent from the index (evaluation asks a
         question with its gold passages hidden to get an unanswerable one); their scores and
-        cosines are -inf.
+        cosines are -inf. ``also``: a follow-up's own words, searched together with ``text`` (the
+        question as understood from the conversation) so that what is new in it weighs more:
+        the two question vectors are averaged and their BM25 scores added.
         """
-        query_vec = self.encoder.encode_queries([text])[0]
+        if also:
+            pair = self.encoder.encode_queries([text, also])
+            query_vec = pair.sum(axis=0)
+            query_vec = (query_vec / max(float(np.linalg.norm(query_vec)), 1e-9)).astype(np.float32)
+        else:
+            query_vec = self.encoder.encode_queries([text])[0]
         lexical = self.lexical.scores(text) if mode != "dense" else None
+        if also and lexical is not None:
+            lexical = lexical + self.lexical.scores(also)
         sims = self.similarities(query_vec, lexical)
         hits = self.search(text, top_k, mode, query_vec, sims, lexical, hidden)
         if hidden is None or not len(hidden):

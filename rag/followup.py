@@ -25,6 +25,8 @@ _EN_ELLIPSIS = re.compile(r"^(?:and|what about|how about|also|what else)\b|^(?:a
 _ZH_POINTER = re.compile(r"它|(?<![尤极与])其(?![他它中实余])|他们|她们|(?<!应)该(?=[\u4e00-\u9fff])|这|此[项类条]|上述|前者|后者")
 _EN_POINTER = re.compile(r"\b(?:it|its|they|them|their|this|that|these|those|such|he|she|his|her)\b", re.I)
 # Bare why/how: 为什么？ 怎么做？ Why? How?
+# A Chinese question that opens with a modal or auxiliary has dropped its subject ("会和哪些组织合作？")
+_ZH_NO_SUBJECT = re.compile(r"^(?:会(?![议谈员晤见上期场长])|还会|能否|能不能|可以|可不可以|要不要|还要|需要|需不需要|应该|应当|打算|准备)")
 _BARE = re.compile(r"^(?:为什么|为何|怎么做|怎么办|如何做|如何|怎样|具体怎么做|why|how|how so|why not)[？?]?$", re.I)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WORDS = re.compile(r"[A-Za-z]+")
@@ -52,12 +54,12 @@ def check_history(history: object) -> list[str]:
 
 def leans_on_context(question: str) -> bool:
     """Whether the question cannot stand alone: ellipsis, a pronoun pointing back, a bare
-    why/how, or a very short question."""
+    why/how, a Chinese question opening with a modal (its subject dropped), or a very short question."""
     q = question.strip()
     if _BARE.match(q):
         return True
     if _CJK.search(q):
-        if _ZH_ELLIPSIS.search(q) or _ZH_POINTER.search(q):
+        if _ZH_ELLIPSIS.search(q) or _ZH_POINTER.search(q) or _ZH_NO_SUBJECT.match(q):
             return True
         return len(_CJK.findall(q)) <= SHORT_CJK
     if _EN_ELLIPSIS.search(q) or _EN_POINTER.search(q):

@@ -3,6 +3,7 @@ question with no history, or one that stands alone, is answered exactly as befor
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rag import QuestionError
@@ -14,14 +15,15 @@ Q1 = "北约的三大核心任务是什么？"
 @pytest.mark.parametrize("q", ["它的第二项任务是什么？", "那俄罗斯呢？", "还有呢？", "具体有哪些？", "为什么？",
                                "怎么做？", "该计划由谁负责？", "这些措施有哪些？", "有什么处罚？",
                                "What about China?", "And Russia?", "Why?", "How is it funded?",
-                               "Who runs this plan?"])
+                               "Who runs this plan?", "会和哪些组织合作？", "需要提交哪些材料？"])
 def test_follow_ups_are_recognised(q):
     assert leans_on_context(q)
 
 
 @pytest.mark.parametrize("q", ["俄罗斯对北约构成什么威胁？", "北约与其他国际组织如何合作？",
                                "北约应该如何应对网络攻击？", "数据安全法规定了哪些数据处理者的义务？",
-                               "How does NATO view the People's Republic of China?"])
+                               "How does NATO view the People's Republic of China?",
+                               "会议通过了关于恐怖主义的哪些决定？"])
 def test_self_contained_questions_stand_alone(q):
     assert not leans_on_context(q)
 
@@ -59,6 +61,20 @@ def test_a_follow_up_uses_the_conversation_and_says_so(fake_assistant):
     # a new topic in the same conversation is answered as if asked alone
     alone = fake_assistant.ask("俄罗斯对北约构成什么威胁？")
     assert fake_assistant.ask("俄罗斯对北约构成什么威胁？", history=[Q1]) == alone
+
+
+def test_a_follow_up_is_searched_with_its_own_words_weighing_more(fake_assistant):
+    from rag.retrieval.fusion import fuse
+
+    a = fake_assistant
+    understood = "北约的三大核心任务是什么；那俄罗斯呢？"
+    hits, vec, _ = a.retrieve(understood, 5, "hybrid", also="那俄罗斯呢？")
+    pair = a.encoder.encode_queries([understood, "那俄罗斯呢？"])
+    assert np.allclose(vec, pair.sum(axis=0) / np.linalg.norm(pair.sum(axis=0)), atol=1e-6)
+    sims = a.similarities(vec)
+    lexical = a.lexical.scores(understood) + a.lexical.scores("那俄罗斯呢？")
+    expected = fuse(a.dense_scores(vec, sims), lexical)
+    assert [h.passage.id for h in hits] == [a.passages[i].id for i in np.argsort(-expected, kind="stable")[:5]]
 
 
 def test_a_bad_history_is_a_question_error(fake_assistant):

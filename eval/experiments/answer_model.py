@@ -8,7 +8,8 @@ first sentence that holds the evidence ranks among the candidates (top 1 / top 3
     .venv/bin/python eval/experiments/answer_model.py                      # the shipped rules
     .venv/bin/python eval/experiments/answer_model.py --rules unknown_references off_topic missing_answer
 
-`--rules` sets which refusals stand whatever the model says (rag.answers.abstain.RULES).
+`--rules` sets which refusals stand whatever the model says (rag.answers.abstain.RULES);
+`--handwritten-share` the weight of hand-written unanswerable questions against ready-made ones.
 The numbers in docs/experiments.md ("Learned answer model") come from this script.
 """
 
@@ -20,7 +21,7 @@ from dataclasses import replace
 import numpy as np
 
 from rag.answers import abstain, answertype
-from rag.answers.features import question_row
+from rag.answers.features import question_row, term_signals
 from rag.evaluation import suite as suites
 from rag.evaluation import training
 from rag.models.encoder import SentenceTransformerEncoder, model_name
@@ -37,7 +38,8 @@ def judge(model, examples) -> dict:
             p = model.sentence.shares(e.cands.matrix)
             text = training.quote(e, p, model.keep_ratio, model.min_probability, model.max_chars) if len(p) else ""
             sig = replace(e.signals, missing_answer=answertype.missing(e.question, text))
-            pa = float(model.answerable.probability(question_row(sig, e.cands, p, e.hits)[None])[0]) if e.hits else 0.0
+            row = question_row(sig, e.cands, p, e.hits, term_signals(e.corpus, e.question, e.terms, e.hits, text))
+            pa = float(model.answerable.probability(row[None])[0]) if e.hits else 0.0
             no = not text or abstain.ruled_out(sig) or pa < model.threshold
             n[e.kind] += 1
             refused[e.kind] += no
@@ -60,10 +62,13 @@ def judge(model, examples) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rules", nargs="*", default=list(abstain.RULES))
+    ap.add_argument("--handwritten-share", type=float, default=training.HANDWRITTEN_SHARE,
+                    help="share of the unanswerable side's weight on hand-written questions")
     args = ap.parse_args()
     abstain.RULES = tuple(args.rules)
+    training.HANDWRITTEN_SHARE = args.handwritten_share
     examples = training.collect(suites.suite_names(), SentenceTransformerEncoder(model_name()), progress=lambda m: None)
-    print(f"rules: {', '.join(abstain.RULES) or '(none)'}")
+    print(f"rules: {', '.join(abstain.RULES) or '(none)'}; hand-written share {training.HANDWRITTEN_SHARE}")
     print(f"{'corpus':16s}{'contains':>9s}{'chars':>7s}{'ans.ref':>8s}{'unans':>7s}{'made':>7s}{'top1':>7s}{'top3':>7s}")
     for group in sorted({e.group for e in examples}):
         model, _ = training.fit([e for e in examples if e.group != group], f"without-{group}")

@@ -20,7 +20,7 @@ from rag.records import Hit, Signals
 from rag.text.normalize import CJK
 from rag.text.sentences import Sentence
 
-FEATURES_VERSION = "2"  # part of the training-data hash: bump when a feature changes
+FEATURES_VERSION = "3"  # part of the training-data hash: bump when a feature changes
 CANDIDATE_PASSAGES = 5  # sentences are drawn from this many top passages
 SENTENCE_FEATURES = (
     "cos", "cos_gap", "coverage", "coverage_gap", "bigrams", "bigrams_gap", "passage_rank", "passage_gap",
@@ -31,7 +31,7 @@ SENTENCE_FEATURES = (
 QUESTION_FEATURES = (
     "sentence_margin", "passage_margin", "best_sentence", "best_passage", "off_topic", "coverage",
     "best_probability", "english", "unknown_names", "missing_answer", "unknown_references",
-    "top_score", "top_gap", "best_bigrams", "best_coverage",
+    "top_score", "top_gap", "best_bigrams", "best_coverage", "unseen_terms", "rarest_missing", "quote_coverage",
 )
 _NON_WORD = re.compile(r"[\W_]+")
 
@@ -108,9 +108,25 @@ def _reciprocal_rank(values: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + ranks)
 
 
-def question_row(sig: Signals, cands: Candidates, probabilities: np.ndarray, hits: list[Hit]) -> np.ndarray:
-    """The question's row of QUESTION_FEATURES, from its abstention signals, its candidates and
-    the sentence model's probabilities for them."""
+def term_signals(corpus: AnswerCorpus, question: str, terms: dict[str, float], hits: list[Hit],
+                 quote: str) -> tuple[float, float, float]:
+    """How the question's terms (a Chinese question's; 0 for others) are found: the IDF-weighted
+    share no passage contains, the rarest one missing from the top 3 passages (its IDF over the
+    largest IDF there is), and the share the quote holds."""
+    if not CJK.search(question) or not terms:
+        return 0.0, 0.0, 0.0
+    total = sum(terms.values()) or 1.0
+    unseen = sum(w for t, w in terms.items() if not corpus.lexical.df.get(t)) / total
+    top = "".join(h.passage.text for h in hits[:3]).lower()
+    most = corpus.lexical.idf("\0never a term\0") or 1.0
+    rarest = max((w / most for t, w in terms.items() if t not in top), default=0.0)
+    return unseen, rarest, coverage(terms, quote)
+
+
+def question_row(sig: Signals, cands: Candidates, probabilities: np.ndarray, hits: list[Hit],
+                 term_stats: tuple[float, float, float]) -> np.ndarray:
+    """The question's row of QUESTION_FEATURES, from its abstention signals, its candidates,
+    the sentence model's probabilities for them and :func:`term_signals`."""
     col = {n: i for i, n in enumerate(SENTENCE_FEATURES)}
     best_p = float(probabilities.max()) if len(probabilities) else 0.0
     m = cands.matrix
@@ -121,5 +137,5 @@ def question_row(sig: Signals, cands: Candidates, probabilities: np.ndarray, hit
         float(sig.lang == "en"), float(bool(sig.unknown_names)), float(bool(sig.missing_answer)),
         float(bool(sig.unknown_references)), hits[0].score if hits else 0.0, gap,
         float(m[:, col["bigrams"]].max()) if len(m) else 0.0,
-        float(m[:, col["coverage"]].max()) if len(m) else 0.0,
+        float(m[:, col["coverage"]].max()) if len(m) else 0.0, *term_stats,
     ], dtype=np.float32)

@@ -37,6 +37,7 @@ from rag.answers.features import (
     Candidates,
     candidates,
     question_row,
+    term_signals,
 )
 from rag.answers.model import MODEL_FILE, SHIPPED, AnswerModel, Logistic
 from rag.answers.pick import choose, expand_lists
@@ -52,6 +53,7 @@ MAX_REFUSED = 0.01  # the largest share of a training group's answerable questio
 KEEP_RATIOS = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 1.01)  # 1.01: the best sentence only
 MIN_PROBABILITIES = (0.0, 0.02, 0.05)
 MAX_CHARS = (150, 200, 250, 300)
+HANDWRITTEN_SHARE = 0.8
 C = 1.0  # inverse regularization strength of both logistic models
 TOP_K = 10
 
@@ -72,6 +74,7 @@ class Example:
     signals: Signals
     cands: Candidates
     labels: np.ndarray  # per candidate: holds (part of) the evidence
+    terms: dict[str, float]  # the question's terms with their IDF
 
 
 def data_hash(names: Sequence[str] | None = None, root: Path = suites.SUITES_DIR) -> str:
@@ -145,7 +148,7 @@ def example(assistant, spec: dict, name: str, q: dict, kind: str, hidden: np.nda
     labels = (sentence_labels(corpus, cands, evidence, q.get("answers") or []) if kind == "answerable"
               else np.zeros(len(cands.rows), dtype=bool))
     return Example(spec.get("group") or name, name, q["id"], text, kind, list(evidence),
-                   list(q.get("answers") or []), corpus, hits, sig, cands, labels)
+                   list(q.get("answers") or []), corpus, hits, sig, cands, labels, terms)
 
 
 def _weights(groups: list[str]) -> np.ndarray:
@@ -242,7 +245,8 @@ def fit(examples: list[Example], name: str) -> tuple[AnswerModel, dict]:
         p = probs[id(e)]
         picked_text = quote(e, p, ratio, floor, chars)
         sig = replace(e.signals, missing_answer=answertype.missing(e.question, picked_text))
-        rows.append(question_row(sig, e.cands, p, e.hits))
+        rows.append(question_row(sig, e.cands, p, e.hits, term_signals(e.corpus, e.question, e.terms, e.hits,
+                                                                         picked_text)))
         forced.append(ruled_out(sig))
         labels.append(e.kind == "answerable")
         kinds.append(e.kind)
@@ -254,9 +258,13 @@ def fit(examples: list[Example], name: str) -> tuple[AnswerModel, dict]:
             idx = [i for i, (gg, k) in enumerate(zip(groups_q, kinds, strict=True)) if gg == g and k == kind]
             if idx:
                 wq[idx] = 1.0 / len(idx)
-        side = [i for i in range(len(yq)) if groups_q[i] == g and not yq[i]]
-        kinds_there = {kinds[i] for i in side}
-        wq[side] /= max(1, len(kinds_there))  # the unanswerable side weighs as much as the answerable
+        # the unanswerable side weighs as much as the answerable; where a group has both kinds,
+        # HANDWRITTEN_SHARE of it is the hand-written questions' (the near misses users ask)
+        hand = [i for i in range(len(yq)) if groups_q[i] == g and kinds[i] == "unanswerable"]
+        made = [i for i in range(len(yq)) if groups_q[i] == g and kinds[i] == "made"]
+        if hand and made:
+            wq[hand] *= HANDWRITTEN_SHARE
+            wq[made] *= 1 - HANDWRITTEN_SHARE
     answerable_model = fit_logistic(xq, yq, wq / wq.mean())
     pq = answerable_model.probability(xq)
     threshold = choose_threshold(pq, yq, np.array(forced), groups_q)
