@@ -43,7 +43,7 @@ class FakeEncoder:
 @pytest.fixture(scope="session")
 def answering_model(tmp_path_factory) -> Path:
     """The shipped answer model with every threshold at 0: it picks sentences as shipped but
-    never refuses on its own. The fake encoder's cosines are nothing like e5's, so the shipped
+    never refuses on its own (:func:`isolated_paths` also turns the off-topic rule off). The fake encoder's cosines are nothing like e5's, so the shipped
     thresholds would refuse everything; tests on the fake encoder test the plumbing."""
     from rag.answers.model import MODEL_FILE
 
@@ -68,6 +68,10 @@ def isolated_paths(tmp_path_factory, monkeypatch, request, answering_model):
         monkeypatch.delenv("RAG_ANSWER_MODEL", raising=False)
     else:
         monkeypatch.setenv("RAG_ANSWER_MODEL", str(answering_model))
+        # nor by the off-topic rule, which compares cosines the fake encoder does not model
+        from rag.answers import abstain
+
+        monkeypatch.setattr(abstain, "RULES", tuple(r for r in abstain.RULES if r != "off_topic"))
 
 
 @pytest.fixture

@@ -94,6 +94,17 @@ def test_abstention_follows_the_model_and_unknown_articles():
     assert should_abstain(sig(0.99, refs=("第4条",)), 0.3)  # an article no document cites
 
 
+def test_an_off_topic_question_is_refused_whatever_the_model_says(monkeypatch):
+    from rag.answers import abstain
+    from rag.records import Signals
+
+    monkeypatch.setattr(abstain, "RULES", ("unknown_references", "off_topic"))  # conftest turns it off
+    closer_to_everyday = Signals(0.80, 0.1, 0.5, "zh", 0.82, 0.85, answerable=0.99)
+    closer_to_documents = Signals(0.90, 0.1, 0.5, "zh", 0.92, 0.85, answerable=0.99)
+    assert abstain.should_abstain(closer_to_everyday, 0.3)
+    assert not abstain.should_abstain(closer_to_documents, 0.3)
+
+
 def test_unmentioned_names_and_years_are_found(fake_assistant):
     from rag.text.segment import names_and_years
 

@@ -20,13 +20,13 @@ from rag.records import Hit, Signals
 from rag.text.normalize import CJK
 from rag.text.sentences import Sentence
 
-FEATURES_VERSION = "3"  # part of the training-data hash: bump when a feature changes
+FEATURES_VERSION = "4"  # part of the training-data hash: bump when a feature changes
 CANDIDATE_PASSAGES = 5  # sentences are drawn from this many top passages
 SENTENCE_FEATURES = (
     "cos", "cos_gap", "coverage", "coverage_gap", "bigrams", "bigrams_gap", "passage_rank", "passage_gap",
     "passage_coverage", "first", "position", "log_chars", "answer_type", "list_intro", "clause", "english",
     "english_cos_gap", "cos_rank", "bigrams_rank", "coverage_rank", "previous_bigrams", "next_bigrams",
-    "previous_cos", "next_cos",
+    "previous_cos", "next_cos", "local_bigrams", "local_bigrams_gap", "local_coverage", "local_coverage_gap",
 )
 QUESTION_FEATURES = (
     "sentence_margin", "passage_margin", "best_sentence", "best_passage", "off_topic", "coverage",
@@ -94,12 +94,34 @@ def candidates(corpus: AnswerCorpus, question: str, hits: list[Hit], terms: dict
     next_big = np.where(same_next, np.roll(big, -1), 0.0)
     prev_cos = np.where(same_prev, np.roll(cos_gap, 1), -1.0)
     next_cos = np.where(same_next, np.roll(cos_gap, -1), -1.0)
+    local_big, local_cov = _local_overlaps([s.text for s in (table.sentences[j] for _, j in rows)], q_bigrams, terms)
     matrix = np.column_stack([
         cos, cos_gap, cov, cov - cov.max(), big, big - big.max(), r[:, 3], r[:, 4], r[:, 5], r[:, 6], r[:, 7],
         r[:, 8], r[:, 9], r[:, 10], r[:, 11], np.full(len(rows), english), english * cos_gap,
         _reciprocal_rank(cos), _reciprocal_rank(big), _reciprocal_rank(cov), prev_big, next_big, prev_cos, next_cos,
+        local_big, local_big - local_big.max(), local_cov, local_cov - local_cov.max(),
     ])
     return Candidates(rows, [table.sentences[j] for _, j in rows], matrix.astype(np.float32))
+
+
+def _local_overlaps(texts: list[str], q_bigrams: set[str], terms: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The question's bigram and term overlap with each candidate, each bigram or term weighted
+    by how few candidates share it: the subject a question names ("纽西兰鸡毛松有多高？") is in
+    most of its passage's sentences, the words that ask ("高") are in the one that answers."""
+    n = len(texts)
+    lowered = [t.lower() for t in texts]
+    grams = [bigrams(t) for t in texts]
+
+    def weighted(keys: dict[str, float], has) -> np.ndarray:
+        w = {k: base * math.log((n + 1) / (0.5 + sum(has(i, k) for i in range(n)))) for k, base in keys.items()}
+        total = sum(w.values())
+        if total <= 0:
+            return np.zeros(n)
+        return np.array([sum(v for k, v in w.items() if has(i, k)) for i in range(n)]) / total
+
+    local_big = weighted({b: 1.0 for b in q_bigrams}, lambda i, b: b in grams[i])
+    local_cov = weighted(terms, lambda i, t: t in lowered[i])
+    return local_big, local_cov
 
 
 def _reciprocal_rank(values: np.ndarray) -> np.ndarray:
