@@ -170,3 +170,4 @@ def test_rag_train_refuses_an_unknown_suite(capsys):
     assert main(["train", "--suite", "no-such-suite"]) == 2
     err = capsys.readouterr().err
     assert "unknown suite" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+

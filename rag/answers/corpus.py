@@ -54,4 +54,5 @@ class AnswerCorpus:
 
     def terms(self, question: str) -> dict[str, float]:
         """The question's content terms with their IDF weights."""
-        return {t: self.lexical.idf(t) for t in set(self.lexical.tokenize(question))}
+        # sorted: sums over the terms then come out the same in every process (string hashing varies)
+        return {t: self.lexical.idf(t) for t in sorted(set(self.lexical.tokenize(question)))}

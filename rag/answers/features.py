@@ -119,7 +119,7 @@ def _local_overlaps(texts: list[str], q_bigrams: set[str], terms: dict[str, floa
             return np.zeros(n)
         return np.array([sum(v for k, v in w.items() if has(i, k)) for i in range(n)]) / total
 
-    local_big = weighted({b: 1.0 for b in q_bigrams}, lambda i, b: b in grams[i])
+    local_big = weighted({b: 1.0 for b in sorted(q_bigrams)}, lambda i, b: b in grams[i])
     local_cov = weighted(terms, lambda i, t: t in lowered[i])
     return local_big, local_cov
 

@@ -184,7 +184,7 @@ def fit_listwise(xs: list[np.ndarray], ys: list[np.ndarray], weights: np.ndarray
     w_k = weights[keep] / weights[keep].mean()
 
     def loss(coef: np.ndarray) -> tuple[float, np.ndarray]:
-        total, grad = 0.5 * coef @ coef / (C * len(keep)) * len(keep), coef / C
+        total, grad = 0.5 * coef @ coef / C, coef / C
         for x, y, wq in zip(xs_n, ys_k, w_k, strict=True):
             z = x @ coef
             e = np.exp(z - z.max())
@@ -196,7 +196,8 @@ def fit_listwise(xs: list[np.ndarray], ys: list[np.ndarray], weights: np.ndarray
             grad = grad + wq * (x.T @ g)
         return total, grad
 
-    res = minimize(loss, np.zeros(x_all.shape[1]), jac=True, method="L-BFGS-B")
+    res = minimize(loss, np.zeros(x_all.shape[1]), jac=True, method="L-BFGS-B",
+                   options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-7})  # converged, so reruns agree
     return Logistic(mean, scale, res.x, 0.0)
 
 
@@ -217,7 +218,17 @@ def fit(examples: list[Example], name: str) -> tuple[AnswerModel, dict]:
     group_w = _weights([e.group for e in answerable])  # each question weighs the same within its group
     sentence = fit_listwise([e.cands.matrix for e in answerable], [e.labels for e in answerable], group_w)
     probs = {id(e): sentence.shares(e.cands.matrix) for e in examples}
-    # quoting settings: best contains with every group's mean answer short enough
+    best, grid = fit_quoting(answerable, probs)
+    settings = (best["keep_ratio"], best["min_probability"], best["max_chars"])
+    answerable_model, threshold, kinds = fit_answerability(examples, probs, settings)
+    model = AnswerModel(name, sentence, answerable_model, *settings, threshold)
+    return model, {"quoting": best, "grid": grid, "threshold": threshold,
+                   "examples": {k: kinds.count(k) for k in ("answerable", "unanswerable", "made")}}
+
+
+def fit_quoting(answerable: list[Example], probs: dict) -> tuple[dict, list[dict]]:
+    """The quoting settings that hold the evidence most often (macro over groups) with every
+    group's mean answer at most MAX_MEAN_CHARS; and every setting tried."""
     groups = sorted({e.group for e in answerable})
     best, grid = None, []
     for ratio in KEEP_RATIOS:
@@ -235,42 +246,41 @@ def fit(examples: list[Example], name: str) -> tuple[AnswerModel, dict]:
                              "longest_mean": max(n for _, n in per.values()), "allowed": ok})
                 if ok and (best is None or contains > best["contains"]):
                     best = grid[-1]
-    best = best or min(grid, key=lambda r: r["longest_mean"])
-    ratio, floor, chars = best["keep_ratio"], best["min_probability"], best["max_chars"]
-    # answerability
-    rows, labels, kinds, groups_q, forced = [], [], [], [], []
+    return best or min(grid, key=lambda r: r["longest_mean"]), grid
+
+
+def fit_answerability(examples: list[Example], probs: dict,
+                      settings: tuple[float, float, int]) -> tuple[Logistic, float, list[str]]:
+    """The answerability model over each question's row (its quote picked with ``settings``),
+    its threshold, and the kind of each question it was fitted on."""
+    rows, labels, kinds, groups, forced = [], [], [], [], []
     for e in examples:
         if not e.hits:
             continue
         p = probs[id(e)]
-        picked_text = quote(e, p, ratio, floor, chars)
-        sig = replace(e.signals, missing_answer=answertype.missing(e.question, picked_text))
-        rows.append(question_row(sig, e.cands, p, e.hits, term_signals(e.corpus, e.question, e.terms, e.hits,
-                                                                         picked_text)))
+        text = quote(e, p, *settings)
+        sig = replace(e.signals, missing_answer=answertype.missing(e.question, text))
+        rows.append(question_row(sig, e.cands, p, e.hits, term_signals(e.corpus, e.question, e.terms, e.hits, text)))
         forced.append(ruled_out(sig))
         labels.append(e.kind == "answerable")
         kinds.append(e.kind)
-        groups_q.append(e.group)
-    xq, yq = np.vstack(rows), np.array(labels)
-    wq = np.zeros(len(yq))
-    for g in set(groups_q):
-        for kind in ("answerable", "unanswerable", "made"):
-            idx = [i for i, (gg, k) in enumerate(zip(groups_q, kinds, strict=True)) if gg == g and k == kind]
-            if idx:
-                wq[idx] = 1.0 / len(idx)
-        # the unanswerable side weighs as much as the answerable; where a group has both kinds,
-        # HANDWRITTEN_SHARE of it is the hand-written questions' (the near misses users ask)
-        hand = [i for i in range(len(yq)) if groups_q[i] == g and kinds[i] == "unanswerable"]
-        made = [i for i in range(len(yq)) if groups_q[i] == g and kinds[i] == "made"]
-        if hand and made:
-            wq[hand] *= HANDWRITTEN_SHARE
-            wq[made] *= 1 - HANDWRITTEN_SHARE
-    answerable_model = fit_logistic(xq, yq, wq / wq.mean())
-    pq = answerable_model.probability(xq)
-    threshold = choose_threshold(pq, yq, np.array(forced), groups_q)
-    model = AnswerModel(name, sentence, answerable_model, ratio, floor, chars, threshold)
-    return model, {"quoting": best, "grid": grid, "threshold": threshold,
-                   "examples": {k: kinds.count(k) for k in ("answerable", "unanswerable", "made")}}
+        groups.append(e.group)
+    x, y = np.vstack(rows), np.array(labels)
+    # Within a group each kind weighs the same, so the unanswerable side weighs as much as the
+    # answerable; where a group has both kinds of unanswerable question, HANDWRITTEN_SHARE of that
+    # side is the hand-written questions' (the near misses users ask).
+    w = np.zeros(len(y))
+    for g in set(groups):
+        idx = {k: [i for i in range(len(y)) if groups[i] == g and kinds[i] == k]
+               for k in ("answerable", "unanswerable", "made")}
+        for members in idx.values():
+            if members:
+                w[members] = 1.0 / len(members)
+        if idx["unanswerable"] and idx["made"]:
+            w[idx["unanswerable"]] *= HANDWRITTEN_SHARE
+            w[idx["made"]] *= 1 - HANDWRITTEN_SHARE
+    model = fit_logistic(x, y, w / w.mean())
+    return model, choose_threshold(model.probability(x), y, np.array(forced), groups), kinds
 
 
 def choose_threshold(p: np.ndarray, y: np.ndarray, forced: np.ndarray, groups: list[str]) -> float:
