@@ -299,8 +299,9 @@ class Assistant:
         answer = self._answer(understood, top_k, mode, notes, also=text if understood != text else None)
         return replace(answer, question=text, understood=understood)
 
-    def _answer(self, text: str, top_k: int, mode: str, notes: list[str], also: str | None = None) -> Answer:
-        hits, query_vec, sims = self.retrieve(text, top_k, mode, also=also)
+    def _answer(self, text: str, top_k: int, mode: str, notes: list[str], also: str | None = None,
+                hidden: np.ndarray | None = None) -> Answer:
+        hits, query_vec, sims = self.retrieve(text, top_k, mode, hidden, also)
         return compose(question=text, hits=hits, mode=mode, notes=notes, corpus=self.corpus,
                        query_vec=query_vec, sims=sims, model=self.answer_model)
 
@@ -310,10 +311,7 @@ class Assistant:
         top_k, mode = check_options(top_k, mode)
         text, notes = clean_question(question)
         hidden = np.array(sorted(self._by_id[i] for i in passage_ids), dtype=np.int64)
-        hits, query_vec, sims = self.retrieve(text, top_k, mode, hidden)
-        answer = compose(question=text, hits=hits, mode=mode, notes=notes, corpus=self.corpus,
-                         query_vec=query_vec, sims=sims, model=self.answer_model)
-        return replace(answer, understood=text)
+        return replace(self._answer(text, top_k, mode, notes, hidden=hidden), understood=text)
 
     def retrieve(self, text: str, top_k: int = 5, mode: str = "hybrid", hidden: np.ndarray | None = None,
                  also: str | None = None) -> tuple[list[Hit], np.ndarray, tuple[np.ndarray, np.ndarray]]:

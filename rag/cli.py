@@ -253,14 +253,22 @@ def _eval_dialogues(args) -> int:
     return 0
 
 
+def _suite_names(args) -> list[str]:
+    """The suites ``--suite`` names (all when it names none), each checked before the model loads."""
+    from rag.evaluation import suite
+
+    names = args.suite or suite.suite_names()
+    for n in names:
+        suite.load_suite(n)  # an unknown suite is refused here
+    return names
+
+
 def _eval_suite(args) -> int:
     from rag.evaluation import suite
 
     if args.docs or args.squad or args.questions:
         raise RagError("--suite runs the suites' own documents and questions: give it alone")
-    names = args.suite or suite.suite_names()
-    for n in names:
-        suite.load_suite(n)  # an unknown suite is refused before the model loads
+    names = _suite_names(args)
     result = suite.run(names, _encoder(args), progress=lambda m: print(m, file=sys.stderr))
     out = Path(args.out or Path("eval") / "reports" / "suite.json")
     suite.write(result, out)
@@ -270,11 +278,9 @@ def _eval_suite(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from rag.evaluation import suite, training
+    from rag.evaluation import training
 
-    names = args.suite or suite.suite_names()
-    for n in names:
-        suite.load_suite(n)  # an unknown suite is refused before the model loads
+    names = _suite_names(args)
     report = training.train(names, _encoder(args), progress=lambda m: print(m, file=sys.stderr))
     out = Path(args.out or Path("eval") / "reports" / "train.json")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -73,6 +73,11 @@ def relevance(texts: Sequence[str], evidence: Sequence[str]) -> list[bool]:
     return [any(s in squash(t) for s in spans) for t in texts]
 
 
+def gold_passages(texts: Sequence[str], evidence: Sequence[str]) -> list[int]:
+    """Positions of the texts that hold an evidence span (none without evidence)."""
+    return [i for i, r in enumerate(relevance(texts, evidence)) if r] if evidence else []
+
+
 def reciprocal_rank(rel: Sequence[bool]) -> float:
     return next((1.0 / (i + 1) for i, r in enumerate(rel) if r), 0.0)
 
@@ -175,7 +180,7 @@ def score_row(q: dict, answer, all_texts: Sequence[str], threshold: float) -> di
         **({"set": q["set"]} if q.get("set") else {}),
         "answerable": bool(evidence),
         "rel": relevance([h.passage.text for h in answer.hits], evidence) if evidence else [],
-        "n_relevant": sum(relevance(all_texts, evidence)) if evidence else 0,
+        "n_relevant": len(gold_passages(all_texts, evidence)),
         "abstained": abstained,
         "refused_anyway": answer.abstained,  # refused whatever the threshold (no quote, an unknown article)
         "contains": would_contain and not abstained,

@@ -77,12 +77,12 @@ def prepare(suite: dict, encoder: Encoder) -> tuple[Assistant, list[dict]]:
     return assistant, questions
 
 
-def run(names: Sequence[str], encoder: Encoder, progress=print, made: bool = True) -> dict:
+def run(names: Sequence[str], encoder: Encoder, progress=print) -> dict:
     """Run the named suites in hybrid mode; one row of metrics per suite, plus the macro average.
 
     Each suite is answered by the answer model fitted without its group (``without-<group>``,
-    :mod:`rag.evaluation.training`): leave-one-corpus-out. With ``made``, each answerable
-    question is asked again with its gold passages hidden (a ready-made unanswerable question).
+    :mod:`rag.evaluation.training`): leave-one-corpus-out. Each answerable question is also
+    asked with its gold passages hidden (a ready-made unanswerable question).
     """
     suites = [load_suite(n) for n in names]  # an unknown suite fails before anything runs
     rows, reports = {}, {}
@@ -94,11 +94,10 @@ def run(names: Sequence[str], encoder: Encoder, progress=print, made: bool = Tru
                  f"answer model {assistant.answer_model.name}")
         report = evaluate.run(assistant, questions, modes=("hybrid",), k=10)
         hybrid = report["modes"]["hybrid"]
-        if made:
-            hybrid["made_rows"] = made_unanswerable(assistant, questions)
+        hybrid["made_rows"] = made_unanswerable(assistant, questions)
         m = hybrid["metrics"]
-        m["made_unanswerable_rejected"] = (sum(r["abstained"] for r in hybrid.get("made_rows", []))
-                                           / (len(hybrid.get("made_rows", [])) or 1))
+        m["made_unanswerable_rejected"] = (sum(r["abstained"] for r in hybrid["made_rows"])
+                                           / (len(hybrid["made_rows"]) or 1))
         report["calibration"] = evaluate.calibration(hybrid["rows"], assistant.answer_model.threshold)
         m["right_when_answered"] = report["calibration"]["shipped"]["right_when_answered"]
         rows[suite["name"]] = {"documents": len(assistant.sources), "passages": len(assistant.passages),
@@ -121,8 +120,7 @@ def made_unanswerable(assistant: Assistant, questions: Sequence[dict]) -> list[d
     texts = [p.text for p in assistant.passages]
     out = []
     for q in questions:
-        evidence = q.get("evidence") or []
-        gold = [assistant.passages[i].id for i, r in enumerate(evaluate.relevance(texts, evidence)) if r]
+        gold = [assistant.passages[i].id for i in evaluate.gold_passages(texts, q.get("evidence") or [])]
         if gold:
             answer = assistant.ask_without(q["question"], gold, top_k=10)
             out.append({"id": q["id"], "hidden": gold, "abstained": answer.abstained,

@@ -42,8 +42,9 @@ from rag.answers.features import (
 from rag.answers.model import MODEL_FILE, SHIPPED, AnswerModel, Logistic
 from rag.answers.pick import choose, expand_lists
 from rag.evaluation import suite as suites
-from rag.evaluation.evaluate import relevance
+from rag.evaluation.evaluate import gold_passages, relevance
 from rag.models.encoder import Encoder
+from rag.question import clean_question
 from rag.records import Hit, Signals
 from rag.text.normalize import squash
 
@@ -126,7 +127,7 @@ def collect(names: Sequence[str], encoder: Encoder, progress: Callable[[str], No
         texts = [p.text for p in assistant.passages]
         for q in questions:
             evidence = q.get("evidence") or []
-            gold = [i for i, r in enumerate(relevance(texts, evidence)) if r] if evidence else []
+            gold = gold_passages(texts, evidence)
             kinds = [("answerable", None)] if evidence else [("unanswerable", None)]
             if gold:  # (evidence only in a heading leaves no passage to hide)
                 kinds.append(("made", np.array(gold)))
@@ -136,8 +137,6 @@ def collect(names: Sequence[str], encoder: Encoder, progress: Callable[[str], No
 
 
 def example(assistant, spec: dict, name: str, q: dict, kind: str, hidden: np.ndarray | None) -> Example:
-    from rag.question import clean_question
-
     text, _ = clean_question(q["question"])
     hits, query_vec, sims = assistant.retrieve(text, TOP_K, "hybrid", hidden)
     corpus = assistant.corpus
