@@ -273,6 +273,9 @@ def _eval_suite(args) -> int:
     out = Path(args.out or Path("eval") / "reports" / "suite.json")
     suite.write(result, out)
     print(suite.format_table(result))
+    tradeoff = suite.format_tradeoff(result)
+    if tradeoff:
+        print(tradeoff)
     print(f"\nreport: {out} (each corpus in {out.with_suffix('')}/)")
     return 0
 

@@ -159,9 +159,28 @@ def test_calibration_curve_and_reliability():
     assert c["shipped"]["answered"] == pytest.approx(3 / 6)
     assert c["shipped"]["right_when_answered"] == pytest.approx(1 / 3)
     assert c["shipped"]["answerable_refused"] == pytest.approx(2 / 4)
+    assert c["shipped"]["unanswerable_rejected"] == pytest.approx(1 / 2)
+    assert c["curve"][0]["unanswerable_rejected"] == 0.0
+    assert calibration([r for r in rows if r["answerable"]], 0.5)["shipped"]["unanswerable_rejected"] is None
     answered = [pt["answered"] for pt in c["curve"]]
     assert answered == sorted(answered, reverse=True) and c["curve"][0]["threshold"] == 0.0
     assert sum(b["questions"] for b in c["reliability"]) == len(rows)
+
+
+def test_best_rejection_respects_the_refusal_budget():
+    from rag.evaluation.evaluate import best_rejection
+
+    def row(p, answerable, anyway=False):
+        return {"signals": {"answerable": p}, "answerable": answerable, "refused_anyway": anyway}
+
+    ans = [row(p, True) for p in (0.1, 0.5, 0.6, 0.7, 0.8, 0.9, 0.9, 0.9, 0.9, 0.95)]
+    una = [row(0.05, False), row(0.3, False), row(0.55, False), row(0.99, False, anyway=True)]
+    none_refused = best_rejection(ans + una, 0.0)
+    assert none_refused["answerable_refused"] == 0.0 and none_refused["unanswerable_rejected"] == 0.5
+    one_refused = best_rejection(ans + una, 0.1)  # 0.1 refused lets the threshold pass 0.3
+    assert one_refused["answerable_refused"] == pytest.approx(0.1)
+    assert one_refused["unanswerable_rejected"] == 0.75
+    assert best_rejection(ans, 0.1) is None
 
 
 def test_rag_train_refuses_an_unknown_suite(capsys):

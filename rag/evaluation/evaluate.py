@@ -199,7 +199,9 @@ def calibration(rows: Sequence[dict], threshold: float, steps: int = 20) -> dict
 
     A question is answered at threshold t when it was not refused for another reason and its
     probability is at least t; its quote is right when it is answerable and the quote holds the
-    evidence (an unanswerable question answered is always wrong).
+    evidence (an unanswerable question answered is always wrong). Each point also gives the
+    answerable questions refused and the unanswerable ones rejected (None without any): the
+    trade-off a threshold makes.
     """
     usable = [r for r in rows if r["signals"]]
 
@@ -207,9 +209,11 @@ def calibration(rows: Sequence[dict], threshold: float, steps: int = 20) -> dict
         answered = [r for r in usable if r["signals"]["answerable"] >= t and not r["refused_anyway"]]
         right = sum(r["answerable"] and r["would_contain"] for r in answered)
         ans = sum(r["answerable"] for r in usable) or 1
+        unans = sum(not r["answerable"] for r in usable)
         return {"threshold": round(t, 4), "answered": len(answered) / (len(usable) or 1),
                 "right_when_answered": right / (len(answered) or 1),
-                "answerable_refused": 1 - sum(r["answerable"] for r in answered) / ans}
+                "answerable_refused": 1 - sum(r["answerable"] for r in answered) / ans,
+                "unanswerable_rejected": (1 - sum(not r["answerable"] for r in answered) / unans) if unans else None}
 
     bins = []
     for b in range(10):
@@ -239,6 +243,25 @@ def separation(rows: Sequence[dict], key: str) -> float | None:
         return None
     wins = sum((u < a) + 0.5 * (u == a) for u in una for a in ans)
     return wins / (len(ans) * len(una))
+
+
+def best_rejection(rows: Sequence[dict], max_refused: float) -> dict | None:
+    """The most unanswerable questions any threshold on P(answerable) rejects while refusing at
+    most ``max_refused`` of the answerable ones (those refused for another reason count as
+    refused at every threshold): what the model's separation allows, whatever threshold was
+    shipped. None without both kinds of question."""
+    usable = [r for r in rows if r["signals"]]
+    ans = [r for r in usable if r["answerable"]]
+    una = [r for r in usable if not r["answerable"]]
+    if not ans or not una:
+        return None
+    best = None
+    for t in sorted({0.0, *(r["signals"]["answerable"] for r in usable)}):
+        refused = sum(r["refused_anyway"] or r["signals"]["answerable"] < t for r in ans) / len(ans)
+        rejected = sum(r["refused_anyway"] or r["signals"]["answerable"] < t for r in una) / len(una)
+        if refused <= max_refused + 1e-12 and (best is None or rejected > best["unanswerable_rejected"]):
+            best = {"threshold": t, "answerable_refused": refused, "unanswerable_rejected": rejected}
+    return best
 
 
 COLUMNS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "answer_contains_evidence",
@@ -289,8 +312,10 @@ def format_groups(by_group: dict[str, dict]) -> str:
 def format_calibration(cal: dict, sep: dict) -> str:
     """The answerability trade-off in a few lines: the shipped threshold and points along the curve."""
     def line(pt: dict) -> str:
+        rejected = pt.get("unanswerable_rejected")
         return (f"  threshold {pt['threshold']:.3f}: answers {pt['answered']:.2f} of questions, right when answered "
-                f"{pt['right_when_answered']:.3f}, answerable refused {pt['answerable_refused']:.3f}")
+                f"{pt['right_when_answered']:.3f}, answerable refused {pt['answerable_refused']:.3f}"
+                + (f", unanswerable rejected {rejected:.3f}" if rejected is not None else ""))
 
     out = ["\nanswerability (hybrid), shipped threshold:", line(cal["shipped"]), "along the curve:"]
     out += [line(pt) for pt in cal["curve"][::4]]

@@ -31,6 +31,7 @@ from rag.paths import ROOT
 SUITES_DIR = ROOT / "eval" / "suites"
 TABLE_COLUMNS = ("hit@5", "mrr", "answer_contains_evidence", "citation_accuracy", "answerable_rejected",
                  "unanswerable_rejected", "made_unanswerable_rejected", "right_when_answered", "mean_answer_chars")
+TRADEOFF_REFUSED = 0.02  # the answerable share the trade-off line lets a threshold refuse (the targets' bound)
 SHORT = {"answer_contains_evidence": "contains", "citation_accuracy": "cited", "answerable_rejected": "ans.rej",
          "unanswerable_rejected": "unans.rej", "made_unanswerable_rejected": "made.rej",
          "right_when_answered": "right|ans", "mean_answer_chars": "chars"}
@@ -100,11 +101,31 @@ def run(names: Sequence[str], encoder: Encoder, progress=print) -> dict:
                                            / (len(hybrid["made_rows"]) or 1))
         report["calibration"] = evaluate.calibration(hybrid["rows"], assistant.answer_model.threshold)
         m["right_when_answered"] = report["calibration"]["shipped"]["right_when_answered"]
+        report["tradeoff"] = {"auc": evaluate.separation(hybrid["rows"], "answerable"),
+                              "best": evaluate.best_rejection(hybrid["rows"], TRADEOFF_REFUSED)}
         rows[suite["name"]] = {"documents": len(assistant.sources), "passages": len(assistant.passages),
                                "questions": len(questions), "answer_model": assistant.answer_model.name,
                                **{c: m[c] for c in (*TABLE_COLUMNS, "answerable", "unanswerable")}}
         reports[suite["name"]] = report
     return {"suites": rows, "macro": macro(rows), "reports": reports}
+
+
+def format_tradeoff(result: dict) -> str:
+    """Per corpus with hand-written unanswerable questions: how well P(answerable) separates
+    them from the answerable ones (AUC), and the most any threshold would reject while
+    refusing at most TRADEOFF_REFUSED of the answerable questions."""
+    lines = []
+    for name, report in result["reports"].items():
+        t = report.get("tradeoff") or {}
+        if t.get("auc") is None or t.get("best") is None:
+            continue
+        b = t["best"]
+        lines.append(f"  {name:16s} AUC {t['auc']:.3f}; at most {TRADEOFF_REFUSED:.0%} answerable refused: "
+                     f"threshold {b['threshold']:.3f} rejects {b['unanswerable_rejected']:.3f} "
+                     f"(refusing {b['answerable_refused']:.3f})")
+    if not lines:
+        return ""
+    return "\nanswerability trade-off (hand-written unanswerable questions, any threshold):\n" + "\n".join(lines)
 
 
 def held_out_model(group: str) -> AnswerModel:
