@@ -181,6 +181,21 @@ def test_best_rejection_respects_the_refusal_budget():
     assert one_refused["answerable_refused"] == pytest.approx(0.1)
     assert one_refused["unanswerable_rejected"] == 0.75
     assert best_rejection(ans, 0.1) is None
+    ruled = best_rejection([row(0.9, True, anyway=True), *ans[1:], *una], 0.05)  # rules refuse 0.1 already
+    assert ruled["threshold"] is None and ruled["answerable_refused"] == pytest.approx(0.1)
+
+
+def test_suite_prints_the_tradeoff_only_where_there_are_unanswerable_questions():
+    from rag.evaluation.suite import format_tradeoff
+
+    best = {"threshold": 0.12, "answerable_refused": 0.016, "unanswerable_rejected": 0.25}
+    result = {"reports": {"laws": {"tradeoff": {"auc": 0.61, "best": best}},
+                          "cmrc2018-trial": {"tradeoff": {"auc": None, "best": None}}}}
+    text = format_tradeoff(result)
+    assert "laws" in text and "AUC 0.610" in text and "rejects 0.250" in text and "cmrc" not in text
+    assert format_tradeoff({"reports": {"cmrc2018-trial": result["reports"]["cmrc2018-trial"]}}) == ""
+    ruled = {"threshold": None, "answerable_refused": 0.029, "unanswerable_rejected": 0.1}
+    assert "alone refuse 0.029" in format_tradeoff({"reports": {"laws-pdf": {"tradeoff": {"auc": 0.7, "best": ruled}}}})
 
 
 def test_rag_train_refuses_an_unknown_suite(capsys):

@@ -249,19 +249,23 @@ def best_rejection(rows: Sequence[dict], max_refused: float) -> dict | None:
     """The most unanswerable questions any threshold on P(answerable) rejects while refusing at
     most ``max_refused`` of the answerable ones (those refused for another reason count as
     refused at every threshold): what the model's separation allows, whatever threshold was
-    shipped. None without both kinds of question."""
+    shipped. Threshold None when the other refusals alone exceed ``max_refused`` (then the
+    shares are those at threshold 0). None without both kinds of question."""
     usable = [r for r in rows if r["signals"]]
     ans = [r for r in usable if r["answerable"]]
     una = [r for r in usable if not r["answerable"]]
     if not ans or not una:
         return None
-    best = None
-    for t in sorted({0.0, *(r["signals"]["answerable"] for r in usable)}):
-        refused = sum(r["refused_anyway"] or r["signals"]["answerable"] < t for r in ans) / len(ans)
-        rejected = sum(r["refused_anyway"] or r["signals"]["answerable"] < t for r in una) / len(una)
-        if refused <= max_refused + 1e-12 and (best is None or rejected > best["unanswerable_rejected"]):
-            best = {"threshold": t, "answerable_refused": refused, "unanswerable_rejected": rejected}
-    return best
+    def point(t: float) -> dict:
+        return {"threshold": t,
+                "answerable_refused": sum(r["refused_anyway"] or r["signals"]["answerable"] < t for r in ans) / len(ans),
+                "unanswerable_rejected": sum(r["refused_anyway"] or r["signals"]["answerable"] < t for r in una) / len(una)}
+
+    feasible = [p for p in map(point, sorted({0.0, *(r["signals"]["answerable"] for r in usable)}))
+                if p["answerable_refused"] <= max_refused + 1e-12]
+    if not feasible:
+        return {**point(0.0), "threshold": None}
+    return max(feasible, key=lambda p: (p["unanswerable_rejected"], -p["threshold"]))
 
 
 COLUMNS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "answer_contains_evidence",

@@ -120,9 +120,14 @@ def format_tradeoff(result: dict) -> str:
         if t.get("auc") is None or t.get("best") is None:
             continue
         b = t["best"]
-        lines.append(f"  {name:16s} AUC {t['auc']:.3f}; at most {TRADEOFF_REFUSED:.0%} answerable refused: "
-                     f"threshold {b['threshold']:.3f} rejects {b['unanswerable_rejected']:.3f} "
-                     f"(refusing {b['answerable_refused']:.3f})")
+        head = f"  {name:16s} AUC {t['auc']:.3f}; "
+        if b["threshold"] is None:
+            lines.append(head + f"other refusals alone refuse {b['answerable_refused']:.3f} of the answerable "
+                                f"(more than {TRADEOFF_REFUSED:.0%}); with no threshold {b['unanswerable_rejected']:.3f} "
+                                f"rejected")
+        else:
+            lines.append(head + f"at most {TRADEOFF_REFUSED:.0%} answerable refused: threshold {b['threshold']:.3f} "
+                                f"rejects {b['unanswerable_rejected']:.3f} (refusing {b['answerable_refused']:.3f})")
     if not lines:
         return ""
     return "\nanswerability trade-off (hand-written unanswerable questions, any threshold):\n" + "\n".join(lines)

@@ -2,6 +2,9 @@
 
 Chosen by measurement on eval/questions.jsonl (see README "Numbers"): a weighted sum of
 z-scored dense and BM25 scores beat reciprocal-rank fusion (MRR 0.76 vs 0.72 at best k).
+The weight (and ``rag.assistant.DENSE_SENTENCE_WEIGHT``) were checked on the whole eval suite,
+leave-one-corpus-out, by eval/experiments/fusion_weights.py: docs/experiments.md
+("Retrieval weights on the suite").
 """
 
 from __future__ import annotations
