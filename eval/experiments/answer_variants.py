@@ -16,6 +16,14 @@ of the shipped one: each is judged as ``answer_model.py`` judges the shipped mod
 - ``--overlap-features``: four more sentence features: the longest run of characters shared
   with the question (over the question's length) and the share of its character trigrams,
   each also minus the best candidate's.
+- ``--interactions N``: sentences from the top N passages, with products of some sentence
+  features and two signals of the question's kind: how much of it the best candidate copies
+  (its largest bigram share: high for CMRC-style questions written from the text) and how far
+  the top passage leads the second. One linear scorer may then weigh overlap for copied
+  questions and meaning for paraphrased ones.
+- ``--unit-check``: a question asking "how many" of a unit ("多少天", "几年", "多少钱",
+  "how many hours") is missing its answer unless the quote has a number with that unit
+  (:func:`rag.answers.answertype.missing`, as the sentence and question features read it).
 - ``--in-sample``: the model fitted on every corpus (and on CMRC alone) scored on the data it
   was fitted on: what the features allow at best, not a result.
 
@@ -85,6 +93,47 @@ def with_overlaps(corpus, question, hits, terms, sims):
     run, tri = np.array(run), np.array(tri)
     extra = np.column_stack([run, run - run.max(), tri, tri - tri.max()])
     return features.Candidates(c.rows, c.sentences, np.hstack([c.matrix, extra]).astype(np.float32))
+
+
+_NUMBER = r"[\d一二三四五六七八九十百千万亿两〇零]+\s*(?:多)?(?:个)?(?:工作)?"
+UNITS = {  # unit asked -> what the quote must have after a number
+    "小时|hours?": "小时", "天|日|days?": "[天日]", "周|星期|weeks?": "周|星期", "月|months?": "月",
+    "年|years?": "年", "岁|how old": "岁", "吨|tons?|tonnes?": "吨", "元|钱|金额|罚款|yuan|fine": "元",
+    "名|人|people|persons?": "[名人]", "次|times": "次", "倍": "倍",
+}
+_ASKS_UNIT = [(re.compile(r"(?:多少|几)(?:个)?(?:工作)?(?:" + q.split("|")[0] + ")|how (?:many|much) (?:" + q + ")", re.I),
+               re.compile(_NUMBER + "(?:" + a + ")")) for q, a in UNITS.items()]
+_missing = None
+
+
+def missing_with_units(question: str, quote: str) -> str:
+    kind = _missing(question, quote)
+    if kind:
+        return kind
+    for asks, has in _ASKS_UNIT:
+        if asks.search(question) and not has.search(quote):
+            return "unit"
+    return ""
+
+
+INTERACTING = ("cos_gap", "bigrams", "bigrams_gap", "local_bigrams", "local_bigrams_gap", "coverage_gap",
+               "passage_rank", "passage_gap")
+
+
+def with_interactions(passages: int):
+    col = {n: i for i, n in enumerate(features.SENTENCE_FEATURES)}
+
+    def pick(corpus, question, hits, terms, sims):
+        c = _candidates(corpus, question, hits[:passages], terms, sims)
+        width = c.matrix.shape[1] + 2 * len(INTERACTING)
+        if not c.rows:
+            return features.Candidates([], [], np.zeros((0, width), np.float32))
+        m = c.matrix.astype(np.float64)
+        copied = m[:, col["bigrams"]].max()
+        lead = hits[0].score - hits[1].score if len(hits) > 1 else 0.0
+        extra = [m[:, col[n]] * copied for n in INTERACTING] + [m[:, col[n]] * lead for n in INTERACTING]
+        return features.Candidates(c.rows, c.sentences, np.hstack([m, np.column_stack(extra)]).astype(np.float32))
+    return pick
 
 
 @dataclass(frozen=True)
@@ -162,6 +211,8 @@ def main() -> None:
     ap.add_argument("--candidate-gap", nargs="*", default=[], metavar="MIN:GAP")
     ap.add_argument("--mlp", type=int, nargs="*", default=[], metavar="H")
     ap.add_argument("--overlap-features", action="store_true")
+    ap.add_argument("--interactions", type=int, nargs="*", default=[], metavar="N")
+    ap.add_argument("--unit-check", action="store_true")
     ap.add_argument("--in-sample", action="store_true")
     args = ap.parse_args()
     encoder = SentenceTransformerEncoder(model_name())
@@ -182,6 +233,17 @@ def main() -> None:
         training.candidates = lambda *a: with_overlaps(*a[:2], a[2][:5], *a[3:])
         leave_one_out("with longest shared run and trigram overlap", encoder)
         training.candidates = from_top(5)
+    for n in args.interactions:
+        training.candidates = with_interactions(n)
+        leave_one_out(f"with interactions, sentences from the top {n} passages", encoder)
+    training.candidates = from_top(5)
+    if args.unit_check:
+        global _missing
+        from rag.answers import answertype
+
+        _missing, answertype.missing = answertype.missing, missing_with_units
+        leave_one_out("with the unit check", encoder)
+        answertype.missing = _missing
     if args.in_sample:
         in_sample(encoder)
 
