@@ -398,31 +398,3 @@ def test_items_of_a_later_paragraph_are_embedded_with_that_paragraph():
     assert texts["D-art12.4"] == f"{section}\n{by_id['D-art12'].text}\n{by_id['D-art12.4'].text}"
     assert texts["D-art13.i1"] == f"{section}\n{by_id['D-art13'].text}\n{by_id['D-art13.i1'].text}"
     assert texts["D-art18.2"] == f"{section}\n{by_id['D-art18'].text}\n{by_id['D-art18.2'].text}"
-
-
-def _passage(text: str, title: str = TITLE, pid: str = "LAW-art1") -> Passage:
-    return Passage(pid, "LAW", title, ("第一章 总则",), "《测试管理法》第一条", text, 0)
-
-
-@pytest.mark.parametrize("text, names", [
-    ("本法自2021年9月1日起施行。", True), ("依照本条例第五条处理。", True), ("本规定所称测试，是指……", True),
-    ("测试机构应当履行下列义务：", False), ("本院认为，上诉理由不成立。", False),
-])
-def test_a_passage_that_calls_its_document_this_law_is_indexed_with_its_title(text, names):
-    from rag.documents.context import named_document
-    from rag.retrieval.lexical import indexed_text
-
-    p = _passage(text)
-    assert named_document(p) == (TITLE if names else "")
-    assert indexed_text(p) == (f"{TITLE}\n{text}" if names else text)
-    assert named_document(_passage(text, title="")) == ""  # an untitled document adds nothing
-    assert embedding_texts([p]) == [f"第一章 总则\n{text}"]  # the vectors are left alone
-
-
-def test_the_law_naming_question_finds_its_own_closing_article():
-    from rag.retrieval.lexical import LexicalIndex
-
-    closing = [_passage("本法自2021年9月1日起施行。", title=f"中华人民共和国{name}法", pid=f"{name}-art9")
-               for name in ("数据安全", "出口管制", "国防")]
-    hits = LexicalIndex(closing).search("出口管制法从什么时候开始施行？", 3)
-    assert hits[0].passage.id == "出口管制-art9" and hits[0].score > hits[1].score

@@ -49,16 +49,6 @@ def article_head(p: Passage) -> str | None:
     return f"{p.doc_id}-{match.group(1)}" if match else None
 
 
-# A law or regulation calls itself 本法 / 本条例 / 本规定 …: "本法自2021年9月1日起施行。"
-SELF_REFERENCE = re.compile(r"本(?:法|条例|规定|办法|细则|决定|规则|章程|公约|协定)(?![律院官])")
-
-
-def named_document(p: Passage) -> str:
-    """The document's title when the passage refers to its document as 本法 / 本条例 …, else ''
-    (BM25 indexes it with the passage: :func:`rag.retrieval.lexical.indexed_text`)."""
-    return p.doc_title if p.doc_title and SELF_REFERENCE.search(p.text) else ""
-
-
 def embedding_texts(passages: list[Passage]) -> list[str]:
     """For each passage: innermost section headings; the list intro for bullets, the article's
     first paragraph for a law's later 款, the introducing 款 for its items; then the text."""

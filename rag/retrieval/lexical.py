@@ -8,20 +8,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from rag.documents.context import named_document
 from rag.records import Hit, Passage
 from rag.text.normalize import CJK, LATIN
 from rag.text.segment import jieba_tokenizer
-
-
-def indexed_text(p: Passage) -> str:
-    """What BM25 indexes for a passage: its text, after its document's title when the passage
-    calls its document 本法 / 本条例 … (:func:`rag.documents.context.named_document`), so a
-    question naming the law ("数据安全法什么时候施行？") finds "本法自2021年9月1日起施行。" among
-    four laws' closing articles. Only BM25: in the passage vectors the title made every such
-    passage of a one-law corpus look alike (docs/experiments.md, "A law's name")."""
-    title = named_document(p)
-    return f"{title}\n{p.text}" if title else p.text
 
 
 class LexicalIndex:
@@ -32,7 +21,7 @@ class LexicalIndex:
 
         self.passages = list(passages)
         self.tokenize = tokenize or jieba_tokenizer()
-        corpus = [self.tokenize(indexed_text(p)) or [""] for p in self.passages]
+        corpus = [self.tokenize(p.text) or [""] for p in self.passages]
         df: dict[str, int] = {}
         for tokens in corpus:
             for t in set(tokens):
