@@ -171,7 +171,8 @@ def test_best_rejection_respects_the_refusal_budget():
     from rag.evaluation.evaluate import best_rejection
 
     def row(p, answerable, anyway=False):
-        return {"signals": {"answerable": p}, "answerable": answerable, "refused_anyway": anyway}
+        return {"signals": {"answerable": p}, "answerable": answerable, "refused_anyway": anyway,
+                "would_contain": answerable}
 
     ans = [row(p, True) for p in (0.1, 0.5, 0.6, 0.7, 0.8, 0.9, 0.9, 0.9, 0.9, 0.95)]
     una = [row(0.05, False), row(0.3, False), row(0.55, False), row(0.99, False, anyway=True)]

@@ -16,12 +16,11 @@ The numbers in docs/experiments.md ("Learned answer model") come from this scrip
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 
 import numpy as np
 
-from rag.answers import abstain, answertype
-from rag.answers.features import question_row, term_signals
+from rag.answers import abstain
+from rag.answers.features import quote_row
 from rag.evaluation import suite as suites
 from rag.evaluation import training
 from rag.models.encoder import SentenceTransformerEncoder, model_name
@@ -37,8 +36,7 @@ def judge(model, examples) -> dict:
         for e in mine:
             p = model.sentence.shares(e.cands.matrix)
             text = training.quote(e, p, model.keep_ratio, model.min_probability, model.max_chars) if len(p) else ""
-            sig = replace(e.signals, missing_answer=answertype.missing(e.question, text))
-            row = question_row(sig, e.cands, p, e.hits, term_signals(e.corpus, e.question, e.terms, e.hits, text))
+            sig, row = quote_row(e.corpus, e.question, e.signals, e.cands, p, e.hits, e.terms, text)
             pa = float(model.answerable.probability(row[None])[0]) if e.hits else 0.0
             no = not text or abstain.ruled_out(sig) or pa < model.threshold
             n[e.kind] += 1

@@ -7,10 +7,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from rag.answers import answertype
 from rag.answers.abstain import language, should_abstain, signals
 from rag.answers.corpus import AnswerCorpus
-from rag.answers.features import candidates, question_row, term_signals
+from rag.answers.features import candidates, quote_row
 from rag.answers.model import AnswerModel
 from rag.answers.pick import expand_lists, pick_sentences
 from rag.records import Answer, Citation, Hit, Passage, Signals
@@ -73,7 +72,5 @@ def assess(question: str, hits: list[Hit], corpus: AnswerCorpus, query_vec: np.n
     cands = candidates(corpus, question, hits, terms, sims[1])
     probabilities = model.sentence.shares(cands.matrix)
     picked = expand_lists(corpus, pick_sentences(corpus, question, cands, probabilities, model))
-    quote = "".join(s.text for s in picked)
-    sig = replace(sig, missing_answer=answertype.missing(question, quote))
-    row = question_row(sig, cands, probabilities, hits, term_signals(corpus, question, terms, hits, quote))
+    sig, row = quote_row(corpus, question, sig, cands, probabilities, hits, terms, "".join(s.text for s in picked))
     return replace(sig, answerable=float(model.answerable.probability(row[None, :])[0])), picked

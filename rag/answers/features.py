@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -161,3 +161,12 @@ def question_row(sig: Signals, cands: Candidates, probabilities: np.ndarray, hit
         float(m[:, col["bigrams"]].max()) if len(m) else 0.0,
         float(m[:, col["coverage"]].max()) if len(m) else 0.0, *term_stats,
     ], dtype=np.float32)
+
+
+def quote_row(corpus: AnswerCorpus, question: str, sig: Signals, cands: Candidates, probabilities: np.ndarray,
+              hits: list[Hit], terms: dict[str, float], quote: str) -> tuple[Signals, np.ndarray]:
+    """Once the quote is picked: the signals with the kind of answer it lacks
+    (:func:`rag.answers.answertype.missing`), and the question's row of QUESTION_FEATURES. The
+    app (:func:`rag.answers.compose.assess`) and training read answerability through this."""
+    sig = replace(sig, missing_answer=answertype.missing(question, quote))
+    return sig, question_row(sig, cands, probabilities, hits, term_signals(corpus, question, terms, hits, quote))

@@ -192,6 +192,21 @@ def score_row(q: dict, answer, all_texts: Sequence[str], threshold: float) -> di
     }
 
 
+def at_threshold(usable: Sequence[dict], t: float) -> dict:
+    """What a threshold ``t`` on P(answerable) does to rows with signals: a question is answered
+    when it was not refused for another reason and its probability is at least t; its quote is
+    right when it is answerable and holds the evidence. Shares of the questions answered, right
+    among them, answerable refused, and unanswerable rejected (None without any)."""
+    answered = [r for r in usable if r["signals"]["answerable"] >= t and not r["refused_anyway"]]
+    right = sum(r["answerable"] and r["would_contain"] for r in answered)
+    ans = sum(r["answerable"] for r in usable) or 1
+    unans = sum(not r["answerable"] for r in usable)
+    return {"threshold": t, "answered": len(answered) / (len(usable) or 1),
+            "right_when_answered": right / (len(answered) or 1),
+            "answerable_refused": 1 - sum(r["answerable"] for r in answered) / ans,
+            "unanswerable_rejected": (1 - sum(not r["answerable"] for r in answered) / unans) if unans else None}
+
+
 def calibration(rows: Sequence[dict], threshold: float, steps: int = 20) -> dict:
     """How often the quote is right among the questions answered, at ``threshold`` and along
     the curve of thresholds on the answerability probability; and how well that probability
@@ -206,14 +221,7 @@ def calibration(rows: Sequence[dict], threshold: float, steps: int = 20) -> dict
     usable = [r for r in rows if r["signals"]]
 
     def point(t: float) -> dict:
-        answered = [r for r in usable if r["signals"]["answerable"] >= t and not r["refused_anyway"]]
-        right = sum(r["answerable"] and r["would_contain"] for r in answered)
-        ans = sum(r["answerable"] for r in usable) or 1
-        unans = sum(not r["answerable"] for r in usable)
-        return {"threshold": round(t, 4), "answered": len(answered) / (len(usable) or 1),
-                "right_when_answered": right / (len(answered) or 1),
-                "answerable_refused": 1 - sum(r["answerable"] for r in answered) / ans,
-                "unanswerable_rejected": (1 - sum(not r["answerable"] for r in answered) / unans) if unans else None}
+        return {**at_threshold(usable, t), "threshold": round(t, 4)}
 
     bins = []
     for b in range(10):
@@ -252,19 +260,12 @@ def best_rejection(rows: Sequence[dict], max_refused: float) -> dict | None:
     shipped. Threshold None when the other refusals alone exceed ``max_refused`` (then the
     shares are those at threshold 0). None without both kinds of question."""
     usable = [r for r in rows if r["signals"]]
-    ans = [r for r in usable if r["answerable"]]
-    una = [r for r in usable if not r["answerable"]]
-    if not ans or not una:
+    if all(r["answerable"] for r in usable) or not any(r["answerable"] for r in usable):
         return None
-    def point(t: float) -> dict:
-        return {"threshold": t,
-                "answerable_refused": sum(r["refused_anyway"] or r["signals"]["answerable"] < t for r in ans) / len(ans),
-                "unanswerable_rejected": sum(r["refused_anyway"] or r["signals"]["answerable"] < t for r in una) / len(una)}
-
-    feasible = [p for p in map(point, sorted({0.0, *(r["signals"]["answerable"] for r in usable)}))
-                if p["answerable_refused"] <= max_refused + 1e-12]
+    points = [at_threshold(usable, t) for t in sorted({0.0, *(r["signals"]["answerable"] for r in usable)})]
+    feasible = [p for p in points if p["answerable_refused"] <= max_refused + 1e-12]
     if not feasible:
-        return {**point(0.0), "threshold": None}
+        return {**points[0], "threshold": None}
     return max(feasible, key=lambda p: (p["unanswerable_rejected"], -p["threshold"]))
 
 

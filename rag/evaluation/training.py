@@ -22,12 +22,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from rag.answers import answertype
 from rag.answers.abstain import ruled_out, signals
 from rag.answers.corpus import AnswerCorpus
 from rag.answers.features import (
@@ -36,8 +35,7 @@ from rag.answers.features import (
     SENTENCE_FEATURES,
     Candidates,
     candidates,
-    question_row,
-    term_signals,
+    quote_row,
 )
 from rag.answers.model import MODEL_FILE, SHIPPED, AnswerModel, Logistic
 from rag.answers.pick import choose, expand_lists
@@ -257,9 +255,8 @@ def fit_answerability(examples: list[Example], probs: dict,
         if not e.hits:
             continue
         p = probs[id(e)]
-        text = quote(e, p, *settings)
-        sig = replace(e.signals, missing_answer=answertype.missing(e.question, text))
-        rows.append(question_row(sig, e.cands, p, e.hits, term_signals(e.corpus, e.question, e.terms, e.hits, text)))
+        sig, row = quote_row(e.corpus, e.question, e.signals, e.cands, p, e.hits, e.terms, quote(e, p, *settings))
+        rows.append(row)
         forced.append(ruled_out(sig))
         labels.append(e.kind == "answerable")
         kinds.append(e.kind)
