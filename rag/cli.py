@@ -296,6 +296,23 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_train_reader(args) -> int:
+    from rag.models import readertrain
+
+    if args.minutes < 0 or args.epochs <= 0 or args.layers < 1 or args.lr <= 0 or args.batch < 1:
+        raise RagError("train-reader: --minutes >= 0, --epochs > 0, --layers >= 1, --lr > 0 and --batch >= 1")
+    data = Path(args.data) if args.data else readertrain.MRC_DIR
+    cfg = readertrain.Config(layers=args.layers, lr=args.lr, batch=args.batch, epochs=args.epochs,
+                             seed=args.seed, limit=args.limit, eval_every=args.eval_every,
+                             save_every=args.save_every, eval_size=args.eval_size)
+    folder = Path(args.checkpoint) if args.checkpoint else None
+    out = Path(args.out) if args.out else None
+    state = readertrain.train(cfg, data, minutes=args.minutes, out=out, folder=folder)
+    print(f"step {state.step} of {state.planned_steps}, {state.seconds / 60:.0f} min of training in all")
+    print("held out: " + json.dumps(state.scores, ensure_ascii=False))
+    return 0
+
+
 def cmd_serve(args) -> int:
     from ui.app import serve
 
@@ -376,6 +393,22 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--suite", nargs="*", metavar="NAME", help="the suites to fit on (default: all)")
     s.add_argument("--out", help="training report (default: eval/reports/train.json)")
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("train-reader", help="fine-tune the reader (span + no-answer) on the MRC sets; resumable")
+    s.add_argument("--data", help="folder of the MRC sets (default: ../shared/corpus-extra/mrc)")
+    s.add_argument("--minutes", type=float, default=0, help="stop after this long (0: run to the planned epochs)")
+    s.add_argument("--epochs", type=float, default=2.0)
+    s.add_argument("--layers", type=int, default=6, help="top transformer layers trained")
+    s.add_argument("--lr", type=float, default=2e-4)
+    s.add_argument("--batch", type=int, default=16)
+    s.add_argument("--seed", type=int, default=13)
+    s.add_argument("--limit", type=int, default=0, help="examples per set (0: all); for a quick try")
+    s.add_argument("--eval-every", type=int, default=1000, help="steps between held-out scores and exports")
+    s.add_argument("--eval-size", type=int, default=300, help="held-out questions per set scored (0: all)")
+    s.add_argument("--save-every", type=int, default=100, help="steps between checkpoints")
+    s.add_argument("--checkpoint", help="checkpoint folder (default: <data dir>/reader-train)")
+    s.add_argument("--out", help="weights file written (default: rag/data/reader/reader.safetensors)")
+    s.set_defaults(func=cmd_train_reader)
 
     s = sub.add_parser("bench", help="speed and scale benchmark (`rag bench --help` for options)",
                        add_help=False, prefix_chars="\0")

@@ -68,6 +68,16 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Span:
+    """The reader's answer span: ``text`` is ``passage text[start:end]`` of passage ``passage_id``."""
+
+    text: str
+    passage_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Signals:
     """Evidence for or against answering (kept on the Answer for eval and calibration)."""
 
@@ -83,6 +93,7 @@ class Signals:
     # best sentence's cosine minus the question's mean cosine over all sentences (abstention)
     sentence_margin: float = 0.0
     answerable: float = 1.0  # the answer model's probability that the documents answer the question
+    reader: float = -1.0  # the reader's probability that the top passages answer (-1: no reader)
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,7 @@ class Answer:
     notes: tuple[str, ...] = field(default=())
     signals: Signals | None = None
     understood: str = ""  # the question as understood from the conversation ("" or the question: no context used)
+    span: Span | None = None  # the reader's answer span, inside the quote (None: no reader, or abstained)
 
     @property
     def used_context(self) -> bool:
@@ -118,4 +130,5 @@ class Answer:
                 for c in self.citations
             ],
             "hits": [{"score": h.score, **h.passage.to_dict()} for h in self.hits],
+            "span": asdict(self.span) if self.span else None,
         }
