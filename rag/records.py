@@ -132,3 +132,59 @@ class Answer:
             "hits": [{"score": h.score, **h.passage.to_dict()} for h in self.hits],
             "span": asdict(self.span) if self.span else None,
         }
+
+    def span_in_text(self) -> tuple[int, int] | None:
+        """Where the answer span sits in ``text``: (start, end) with ``text[start:end] == span.text``.
+
+        The span is mapped through the quoted sentence of its passage that contains it. None when
+        there is no span, the answer abstained, or the span does not match its passage or lies
+        in no single quoted sentence (then nothing is marked).
+        """
+        sp = self.span
+        if sp is None or self.abstained:
+            return None
+        for n, c in enumerate(self.citations):
+            if c.id != sp.passage_id:
+                continue
+            if not (0 <= sp.start < sp.end <= len(c.text)) or c.text[sp.start:sp.end] != sp.text:
+                return None
+            for j, (s, e) in enumerate(c.spans):
+                if s <= sp.start and sp.end <= e:
+                    at = _quote_starts(self.text, self.citations).get((n, j))
+                    if at is None:
+                        return None
+                    a = at + sp.start - s
+                    return (a, a + len(sp.text)) if self.text[a:a + len(sp.text)] == sp.text else None
+            return None
+        return None
+
+
+def _quote_starts(text: str, citations: tuple[Citation, ...]) -> dict[tuple[int, int], int]:
+    """Offset in an answer ``text`` of each quoted sentence, keyed by (citation index, sentence index).
+
+    The answer text is the quoted sentences in pick order, each followed by its ``[n]`` marker,
+    joined by "" (Chinese) or " "; each citation's ``spans`` are in that order, so the text is
+    read by taking, at each point, the next sentence of whichever citation matches there. A
+    sentence the walk does not reach is looked up by its first occurrence.
+    """
+    pieces = [[c.text[s:e] + f"[{n}]" for s, e in c.spans] for n, c in enumerate(citations, start=1)]
+    following = [0] * len(pieces)
+    found: dict[tuple[int, int], int] = {}
+    pos = 0
+    while True:
+        while text.startswith(" ", pos):
+            pos += 1
+        for ci, ps in enumerate(pieces):
+            j = following[ci]
+            if j < len(ps) and text.startswith(ps[j], pos):
+                found[(ci, j)] = pos
+                pos += len(ps[j])
+                following[ci] += 1
+                break
+        else:
+            break
+    for ci, ps in enumerate(pieces):
+        for j, piece in enumerate(ps):
+            if (ci, j) not in found and (at := text.find(piece)) >= 0:
+                found[(ci, j)] = at
+    return found

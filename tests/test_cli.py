@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
 from rag import cli
+from rag.records import Answer, Citation, Span
 from tests.conftest import CORPUS, FakeEncoder
 
 
@@ -44,6 +46,33 @@ def test_ask_json_keeps_chinese_readable(fake_cli, capsys):
     data = json.loads(out)
     assert code == 0 and data["mode"] == "lexical" and len(data["hits"]) <= 3
     assert "北约" in out and "\\u" not in out
+
+
+PASSAGE = "北约将继续履行三大核心任务：威慑和防御。合作安全同样重要。威慑和防御。"
+SPAN_ANSWER = Answer(
+    "北约的核心任务？", "北约将继续履行三大核心任务：威慑和防御。[1]威慑和防御。[1]",
+    (Citation("SC2022-4", "《北约2022战略概念》第4段", PASSAGE, ((0, 20), (29, 35))),), (), False,
+    span=Span("威慑", "SC2022-4", 29, 31))  # in the second quote, not the first
+
+
+def test_answer_span_is_plain_when_piped(capsys):
+    cli.print_answer(SPAN_ANSWER)
+    out = capsys.readouterr().out
+    assert "\033" not in out
+    assert out.splitlines()[0] == SPAN_ANSWER.text and f"      {PASSAGE}" in out.splitlines()
+
+
+def test_answer_span_is_bold_on_a_terminal(capsys, monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    cli.print_answer(SPAN_ANSWER)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "北约将继续履行三大核心任务：威慑和防御。[1]\033[1m威慑\033[0m和防御。[1]"
+    assert lines[-1] == "      北约将继续履行三大核心任务：威慑和防御。合作安全同样重要。\033[1m威慑\033[0m和防御。"
+    monkeypatch.setenv("NO_COLOR", "1")
+    cli.print_answer(SPAN_ANSWER)
+    assert "\033" not in capsys.readouterr().out
 
 
 def test_cite_prints_passage_with_neighbours(fake_cli, capsys):

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from rag import Assistant, QuestionError, RagError
-from rag.records import Answer
+from rag.records import Answer, Citation, Span
 from ui import app, handlers, render, style
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -86,8 +86,8 @@ def test_answer_html_has_markers_labels_sources_and_highlights(fake_assistant):
     for n, c in enumerate(expected.citations, start=1):
         assert f'<span class="rag-num">[{n}]</span>' in page
         assert html.escape(c.label) in page and c.id in page
-        for s, e in c.spans:  # the quoted sentences are highlighted in the full paragraph
-            assert f"<mark>{html.escape(c.text[s:e])}</mark>" in page
+        for s, e in c.spans:  # the quoted sentences are highlighted in the full paragraph (span bold or not)
+            assert f"<mark>{html.escape(c.text[s:e])}</mark>" in page.replace("<strong>", "").replace("</strong>", "")
     assert "<details" in page and "<summary>" in page
     assert "\n" not in page  # one raw HTML block for the chatbot's Markdown renderer
     assert "得分" not in page
@@ -141,6 +141,84 @@ def test_highlight_escapes_and_tolerates_odd_spans():
     assert render.highlight(text, [(2, 4), (1, 3), (6, 99), (5, 5)]) == (
         "a<mark>&lt;b</mark><mark>&gt;</mark>c&amp;<mark>d</mark>")
     assert render.highlight(text, []) == "a&lt;b&gt;c&amp;d"
+
+
+# ---------------------------------------------------------------- the reader's answer span in bold
+
+P1 = "北约将继续履行三大核心任务：威慑和防御。合作安全同样重要。威慑和防御。"  # the last sentence also ends the first
+P2 = "盟国将加强韧性。"
+
+
+def span_answer(passage: str = P1, word: str = "威慑", sentence: int = 2, **kw) -> Answer:
+    """An answer quoting P1's first sentence [1], P2 [2], then P1's ``sentence`` [1]; its span is
+    ``word`` in that last quoted sentence."""
+    s1 = (0, passage.index("。") + 1)
+    s3 = _sentence(passage, sentence)
+    start = passage.index(word, s3[0])
+    text = f"{passage[slice(*s1)]}[1]{P2}[2]{passage[slice(*s3)]}[1]"
+    citations = (Citation("SC2022-4", "《北约2022战略概念》第4段", passage, (s1, s3)),
+                 Citation("SC2022-5", "《北约2022战略概念》第5段", P2, ((0, len(P2)),)))
+    return Answer("北约的核心任务？", text, citations, (), False,
+                  span=kw.get("span", Span(word, "SC2022-4", start, start + len(word))))
+
+
+def _sentence(text: str, k: int) -> tuple[int, int]:
+    ends = [i + 1 for i, ch in enumerate(text) if ch == "。"]
+    return ([0, *ends][k], ends[k])
+
+
+def rag_text(page: str) -> str:
+    return re.search(r'<div class="rag-text">(.*?)</div>', page).group(1)
+
+
+def test_span_is_found_in_the_answer_text_through_its_quoted_sentence():
+    answer = span_answer()
+    a, b = answer.span_in_text()
+    assert answer.text[a:b] == "威慑"
+    assert a == answer.text.index("威慑和防御。[1]", answer.text.index("[2]"))  # the third quote, not the first
+    assert span_answer(span=None).span_in_text() is None
+    bad = [Span("威慑", "SC2022-9", 31, 33),  # no such citation
+           Span("威慑", "SC2022-4", 0, 2),  # text does not match the passage there
+           Span("和防御。合作", "SC2022-4", 16, 22),  # across two sentences
+           Span("合作安全", "SC2022-4", 20, 24)]  # a sentence that is not quoted
+    for span in bad:
+        assert span_answer(span=span).span_in_text() is None, span
+    english = Answer("q", "NATO deters.[1] It defends allies.[1]",
+                     (Citation("X-1", "X", "NATO deters. It defends allies.", ((0, 12), (13, 31))),), (), False,
+                     span=Span("defends", "X-1", 16, 23))
+    a, b = english.span_in_text()
+    assert english.text[a:b] == "defends" and a == 19
+
+
+def test_answer_span_is_bold_in_the_answer_and_its_paragraph():
+    answer = span_answer()
+    page = render.render_answer(answer)
+    assert rag_text(page) == ('北约将继续履行三大核心任务：威慑和防御。<span class="rag-cite">[1]</span>'
+                              '盟国将加强韧性。<span class="rag-cite">[2]</span>'
+                              '<strong>威慑</strong>和防御。<span class="rag-cite">[1]</span>')
+    assert page.count("<strong>") == page.count("</strong>") == 2
+    assert ('<mark>北约将继续履行三大核心任务：威慑和防御。</mark>合作安全同样重要。'
+            '<mark><strong>威慑</strong>和防御。</mark>') in page
+    assert "\n" not in page
+    plain = render.render_answer(span_answer(span=None))
+    assert "<strong>" not in plain
+    assert page.replace("<strong>", "").replace("</strong>", "") == plain
+
+
+def test_answer_span_and_its_paragraph_are_escaped():
+    passage = f"北约将继续履行三大核心任务。警惕{XSS}&“攻击”。"
+    answer = span_answer(passage, word=f"{XSS}&“攻击", sentence=1)
+    page = render.render_answer(answer, show_scores=True)
+    no_tags_from_input(page)
+    bold = f"<strong>{html.escape(XSS)}&amp;“攻击</strong>"
+    assert rag_text(page).count(bold) == 1 and page.count(bold) == 2
+    assert f"<mark>警惕{bold}”。</mark>" in page
+    assert rag_text(page).startswith('北约将继续履行三大核心任务。<span class="rag-cite">[1]</span>')
+
+
+def test_no_bold_when_the_answer_abstained():
+    answer = Answer("今天天气怎么样", "文件中没有找到相关内容。", (), (), True, span=Span("x", "SC2022-4", 0, 1))
+    assert answer.span_in_text() is None and "<strong>" not in render.render_answer(answer)
 
 
 @pytest.mark.parametrize("blank", ["", "   ", "\n\t", None])

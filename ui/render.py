@@ -34,18 +34,28 @@ def esc(value: object) -> str:
     return _NEWLINES.sub("<br>", html.escape(str(value), quote=True))
 
 
-def highlight(text: str, spans: Iterable[Sequence[int]]) -> str:
-    """Escaped ``text`` with ``<mark>`` around each (start, end) span (overlaps merged)."""
+def _bolded(text: str, lo: int, hi: int, bold: tuple[int, int] | None) -> str:
+    """Escaped ``text[lo:hi]`` with ``<strong>`` around the part inside ``bold`` (escaped piece by piece)."""
+    if bold is not None:
+        a, b = max(bold[0], lo), min(bold[1], hi)
+        if a < b:
+            return f"{esc(text[lo:a])}<strong>{esc(text[a:b])}</strong>{esc(text[b:hi])}"
+    return esc(text[lo:hi])
+
+
+def highlight(text: str, spans: Iterable[Sequence[int]], bold: tuple[int, int] | None = None) -> str:
+    """Escaped ``text`` with ``<mark>`` around each (start, end) span (overlaps merged), and
+    ``<strong>`` around the characters of ``bold`` (the answer span), if given."""
     out: list[str] = []
     pos = 0
     for start, end in sorted((int(s), int(e)) for s, e in spans):
         start, end = max(start, pos, 0), min(end, len(text))
         if end <= start:
             continue
-        out.append(esc(text[pos:start]))
-        out.append(f"<mark>{esc(text[start:end])}</mark>")
+        out.append(_bolded(text, pos, start, bold))
+        out.append(f"<mark>{_bolded(text, start, end, bold)}</mark>")
         pos = end
-    out.append(esc(text[pos:]))
+    out.append(_bolded(text, pos, len(text), bold))
     return "".join(out)
 
 
@@ -58,9 +68,13 @@ def section_path(p: Passage) -> str:
     return " › ".join((p.doc_title, *p.section))
 
 
-def answer_text_html(text: str) -> str:
-    """Escaped answer text with the ``[n]`` markers styled."""
-    return _CITE_MARK.sub(r'<span class="rag-cite">[\1]</span>', esc(text))
+def answer_text_html(text: str, bold: tuple[int, int] | None = None) -> str:
+    """Escaped answer text with the ``[n]`` markers styled, and ``<strong>`` around
+    ``text[bold[0]:bold[1]]`` (the answer span, see :meth:`rag.Answer.span_in_text`), if given."""
+    if bold is None:
+        return _CITE_MARK.sub(r'<span class="rag-cite">[\1]</span>', esc(text))
+    a, b = bold
+    return f"{answer_text_html(text[:a])}<strong>{answer_text_html(text[a:b])}</strong>{answer_text_html(text[b:])}"
 
 
 def _notes_html(notes: Iterable[str]) -> str:
@@ -117,14 +131,17 @@ def render_answer(answer: Answer, show_scores: bool = False, notes: Iterable[str
                                           h.score if show_scores else None))
         cls = "rag-reply rag-abstained"
     else:
-        parts.append(f'<div class="rag-text">{answer_text_html(answer.text)}</div>')
+        where = answer.span_in_text()  # None: no span to show, render as without one
+        span = answer.span if where else None
+        parts.append(f'<div class="rag-text">{answer_text_html(answer.text, where)}</div>')
         parts.append('<div class="rag-sources-title">出处</div>')
         for n, c in enumerate(answer.citations, start=1):
             hit = by_id.get(c.id)
             path = section_path(hit.passage) if hit else ""
             quoted = "".join(c.text[s:e] for s, e in c.spans) or c.text
             score = hit.score if (hit and show_scores) else None
-            parts.append(_source_html(n, c.label, c.id, path, snippet(quoted), highlight(c.text, c.spans), score))
+            bold = (span.start, span.end) if span and span.passage_id == c.id else None
+            parts.append(_source_html(n, c.label, c.id, path, snippet(quoted), highlight(c.text, c.spans, bold), score))
         cls = "rag-reply"
     if show_scores and answer.hits:
         parts.append(_hits_table_html(answer))

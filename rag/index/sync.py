@@ -106,9 +106,11 @@ def embed_document(source: Source, digest: str, encoder: Encoder, progress: bool
             raise CorpusError(f"{source.path}: passage ids {clash[:5]} are already used by another document")
     except CorpusError as e:
         return Part(source.doc_id, digest, [], empty, empty, problem=f"skipped: {e}")
-    vectors = encoder.encode_passages(embedding_texts(passages), progress=progress)
+    label = f"embedding {source.doc_id}" if progress else ""
+    vectors = encoder.encode_passages(embedding_texts(passages), progress=label and f"{label} passages")
     sentence_texts = [s.text for s in text_sentences.split_passages(passages)]
-    sentences = encoder.encode_passages(sentence_texts, progress=progress) if sentence_texts else empty
+    sentences = (encoder.encode_passages(sentence_texts, progress=label and f"{label} sentences")
+                 if sentence_texts else empty)
     return Part(source.doc_id, digest, passages, vectors.astype(np.float32), sentences.astype(np.float32))
 
 
@@ -199,7 +201,8 @@ def sync(sources: list[Source], directory: Path, encoder: Encoder, rebuild: bool
         taken.update(p.id for p in part.passages)
         parts.append(part)
     if background is None:
-        background = encoder.encode_passages(text_sentences.background_sentences())
+        background = encoder.encode_passages(text_sentences.background_sentences(),
+                                             progress=progress and "embedding background sentences")
     if not any(part.passages for part in parts):
         raise CorpusError(f"{sources[0].base if sources else directory}: no document could be indexed")
     _write(directory, parts, background, encoder.model_id, chash, code)

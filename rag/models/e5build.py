@@ -14,6 +14,9 @@ import os
 import shutil
 import struct
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +31,42 @@ PROMPTS = {"query": "query: ", "document": "passage: ", "passage": "passage: "}
 
 class ModelBuildError(RuntimeError):
     """The bundled weights could not be read or converted."""
+
+
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_quiet_saved: tuple[int, bool] | None = None
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """While loading or saving a model, silence transformers' own chatter: the "LOAD REPORT"
+    table (a WARNING of ``transformers.modeling_utils``: e5's unused pooler is "MISSING") and
+    its "Loading weights" / "Writing model shards" bars. Errors still print and still raise.
+
+    The previous verbosity and bar setting come back when the last overlapping user leaves
+    (the query and passage models may load in two threads at once).
+    """
+    global _quiet_depth, _quiet_saved
+    from transformers.utils import logging as hf_logging
+
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            _quiet_saved = (hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled())
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
+        _quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0 and _quiet_saved is not None:
+                level, bars = _quiet_saved
+                hf_logging.set_verbosity(level)
+                if bars:
+                    hf_logging.enable_progress_bar()
+                _quiet_saved = None
 
 
 @dataclass
@@ -264,17 +303,18 @@ def build_model_dir(out_dir: Path, weights: Path | None = None, progress: bool =
             model_max_length=f.config["MAXP"],
         ).save_pretrained(str(hf))
         steps.update()
-        st = SentenceTransformer(
-            modules=[
-                Transformer(str(hf), max_seq_length=f.config["MAXP"]),
-                Pooling(config["hidden_size"], pooling_mode="mean"),
-                Normalize(),
-            ],
-            prompts=dict(PROMPTS),
-            device="cpu",
-        )
         model_dir = tmp / "model"
-        st.save(str(model_dir))
+        with quiet_transformers():
+            st = SentenceTransformer(
+                modules=[
+                    Transformer(str(hf), max_seq_length=f.config["MAXP"]),
+                    Pooling(config["hidden_size"], pooling_mode="mean"),
+                    Normalize(),
+                ],
+                prompts=dict(PROMPTS),
+                device="cpu",
+            )
+            st.save(str(model_dir))
         (model_dir / "rag_build.json").write_text(
             json.dumps({"build_version": BUILD_VERSION, "source": weights.name, "bytes": weights.stat().st_size})
         )

@@ -14,6 +14,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +27,7 @@ DEFAULT_MODEL = "multilingual-e5-small"
 QUERY_BACKENDS = ("onnx", "onnx-int8", "torch")
 DEFAULT_QUERY_BACKEND = "onnx"
 QUERY_CACHE_SIZE = 1024
+PASSAGE_BATCH = 32
 
 
 class Encoder(Protocol):
@@ -36,7 +38,9 @@ class Encoder(Protocol):
 
     def encode_queries(self, texts: list[str]) -> np.ndarray: ...
 
-    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
+    def encode_passages(self, texts: list[str], progress: bool | str = False) -> np.ndarray:
+        """Passage vectors; ``progress`` True or a label (the step's name) shows one bar."""
+        ...
 
 
 def model_name() -> str:
@@ -144,12 +148,12 @@ class SentenceTransformerEncoder:
             if self._model is not None:
                 return self._model
             from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
 
-            hf_logging.set_verbosity_error()  # the unused pooler's "MISSING" table is noise here
-            hf_logging.disable_progress_bar()
+            from rag.models.e5build import quiet_transformers
+
             try:
-                self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+                with quiet_transformers():  # the unused pooler's "MISSING" table is noise here
+                    self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
             except Exception as e:  # sentence-transformers raises many types for "not found"
                 raise ModelError(
                     f"cannot load embedding model {self.name!r}: give a local sentence-transformers "
@@ -174,10 +178,14 @@ class SentenceTransformerEncoder:
         if self._onnx is None:
             with self._lock:
                 if self._onnx is None:
-                    from rag.models import onnxquery
+                    from rag.models import e5build, onnxquery
 
-                    self._onnx = onnxquery.load_or_export(
-                        self.path, self.model_id, quantized=self.backend == "onnx-int8") or False
+                    # Only an export loads transformers (whose chatter is hushed); a ready
+                    # export must not import it (it costs ~2 s of cold start).
+                    exported = onnxquery.is_exported(self.path, onnxquery.export_dir(self.model_id), self.model_id)
+                    with nullcontext() if exported else e5build.quiet_transformers():
+                        self._onnx = onnxquery.load_or_export(
+                            self.path, self.model_id, quantized=self.backend == "onnx-int8") or False
         return self._onnx or None
 
     def warm_up(self) -> None:
@@ -232,8 +240,34 @@ class SentenceTransformerEncoder:
             return np.zeros((0, self.dim), np.float32)
         return np.stack(out).astype(np.float32)
 
-    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self.model.encode_document(
-            list(texts), convert_to_numpy=True, normalize_embeddings=True,
-            batch_size=32, show_progress_bar=progress,
-        ).astype(np.float32)
+    def encode_passages(self, texts: list[str], progress: bool | str = False) -> np.ndarray:
+        """Passage vectors, in batches of :data:`PASSAGE_BATCH` texts of similar length.
+
+        ``progress`` (True, or the label to show) draws one bar counting texts, from before the
+        model loads, in place of sentence-transformers' unlabelled "Batches" bar. The batches
+        are the ones ``encode`` itself makes (longest first), so the vectors are the same.
+        """
+        from tqdm import tqdm
+
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        label = progress if isinstance(progress, str) else "embedding passages"
+        with tqdm(total=len(texts), desc=label, unit="text", disable=not progress) as bar:
+            if self._model is None:  # the first batch waits for torch and the model
+                bar.set_postfix_str("loading the model")
+                self._load_model()
+                bar.set_postfix_str("")
+            model = self.model
+            order = np.argsort([-len(t) for t in texts])
+            batches = []
+            for start in range(0, len(texts), PASSAGE_BATCH):
+                idx = order[start:start + PASSAGE_BATCH]
+                batches.append(model.encode_document(
+                    [texts[i] for i in idx], convert_to_numpy=True, normalize_embeddings=True,
+                    batch_size=PASSAGE_BATCH, show_progress_bar=False,
+                ))
+                bar.update(len(idx))
+        out = np.empty((len(texts), batches[0].shape[1]), np.float32)
+        out[order] = np.concatenate(batches)
+        return out
