@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +16,7 @@ from rag.answers.compose import compose
 from rag.answers.corpus import AnswerCorpus
 from rag.answers.model import AnswerModel
 from rag.answers.model import load as load_answer_model
+from rag.answers.reading import PassageReading, read_hits
 from rag.index.store import DenseIndex, is_exact, search_ids
 from rag.index.sync import Source, collect_sources, sync
 from rag.models.encoder import Encoder, SentenceTransformerEncoder, model_name
@@ -35,6 +38,30 @@ STATS_SAMPLE = 2_000
 # Asked once by warm_up(): a Chinese question loads the query model and jieba's POS tagger, an
 # English one builds the English->Chinese glossary.
 WARM_UP_QUESTIONS = ("这些文件的主要内容是什么？", "What are these documents about?")
+AUTO = object()  # the reader is loaded when first needed
+READERS = ("onnx", "onnx-int8", "off")
+
+
+def load_reader():
+    """The reader chosen by ``RAG_READER`` (``onnx``, the default; ``onnx-int8``; ``off``), or
+    None when it is off or cannot be had (no weights, no onnxruntime: said once on stderr)."""
+    from rag.errors import ModelError
+
+    choice = (os.environ.get("RAG_READER") or "onnx").strip().lower()
+    if choice not in READERS:
+        raise ModelError(f"unknown RAG_READER {choice!r} (choose from {', '.join(READERS)})")
+    if choice == "off":
+        return None
+    with _readers_lock:
+        if choice not in _readers:  # one reader per process, whatever the number of assistants
+            from rag.models import readeronnx
+
+            _readers[choice] = readeronnx.load_or_export(quantized=choice == "onnx-int8")
+        return _readers[choice]
+
+
+_readers: dict[str, object] = {}
+_readers_lock = threading.Lock()
 
 
 def _notice(msg: str) -> None:
@@ -49,14 +76,21 @@ class Assistant:
 
     def __init__(self, dense: DenseIndex, encoder: Encoder, sentence_vectors: np.ndarray,
                  background_vectors: np.ndarray, lexical: LexicalIndex | None = None, warm: bool = False,
-                 answer_model: AnswerModel | None = None):
+                 answer_model: AnswerModel | None = None, reader=AUTO):
         self.dense = dense
         self._answer_model = answer_model
+        # The reader (rag.models.readeronnx): loaded when first needed for the real model;
+        # an assistant over another encoder (tests' fake ones) reads only with one given.
+        self._reader = reader if reader is not AUTO else (
+            AUTO if isinstance(encoder, SentenceTransformerEncoder) else None)
+        self._reader_lock = threading.Lock()
         self.encoder = encoder
         self.sources: list[Source] = []  # the documents behind the index (set by load)
         self.paths: dict[str, Path] = {}  # corpus, library and index folders (set by load)
         if warm and hasattr(encoder, "warm_up"):
             encoder.warm_up()  # loads the query model while the lexical index is built
+        if warm and self._reader is AUTO:
+            threading.Thread(target=self._warm_reader, name="rag-reader").start()
         self.passages: list[Passage] = dense.passages
         self.lexical = lexical or LexicalIndex(self.passages)
         self.passage_vectors = dense.vectors()
@@ -125,6 +159,26 @@ class Assistant:
     @answer_model.setter
     def answer_model(self, model: AnswerModel) -> None:
         self._answer_model = model
+
+    @property
+    def reader(self):
+        """The reader that reads the question with the top passages (None: reading is off,
+        ``RAG_READER=off``, or no reader weights); loaded on first use."""
+        if self._reader is AUTO:
+            with self._reader_lock:
+                if self._reader is AUTO:
+                    self._reader = load_reader()
+        return self._reader
+
+    @reader.setter
+    def reader(self, reader) -> None:
+        self._reader = reader
+
+    def _warm_reader(self) -> None:
+        try:
+            _ = self.reader
+        except Exception:  # noqa: BLE001 - the first question reports it
+            pass
 
     def warm_up(self) -> None:
         """Answer a Chinese and an English question once and forget them, so that the first
@@ -303,7 +357,12 @@ class Assistant:
                 hidden: np.ndarray | None = None) -> Answer:
         hits, query_vec, sims = self.retrieve(text, top_k, mode, hidden, also)
         return compose(question=text, hits=hits, mode=mode, notes=notes, corpus=self.corpus,
-                       query_vec=query_vec, sims=sims, model=self.answer_model)
+                       query_vec=query_vec, sims=sims, model=self.answer_model,
+                       reading=self.read(text, hits))
+
+    def read(self, text: str, hits: list[Hit]) -> PassageReading:
+        """The reader's reading of the top hits for a cleaned question (NOTHING without one)."""
+        return read_hits(self.reader, text, hits)
 
     def ask_without(self, question: str, passage_ids: list[str], top_k: int = 5, mode: str = "hybrid") -> Answer:
         """Answer as if the passages ``passage_ids`` were not in the index (evaluation: a

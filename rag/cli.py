@@ -30,14 +30,31 @@ def cmd_index(args) -> int:
     return 0
 
 
+def _bold_ok() -> bool:
+    """Show the answer span in bold: stdout is a terminal (not a pipe or a test), NO_COLOR unset."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and not getattr(sys.stdout, "closed", False) and isatty())
+
+
+def _bolded(text: str, where: tuple[int, int] | None) -> str:
+    """``text`` with ``text[a:b]`` in ANSI bold, ``where`` = (a, b) (None: unchanged)."""
+    return text if where is None else f"{text[:where[0]]}\033[1m{text[where[0]:where[1]]}\033[0m{text[where[1]:]}"
+
+
 def print_answer(answer) -> None:
+    """The answer and its sources; on a terminal the reader's answer span is in bold, both in the
+    answer and in its paragraph (piped output stays plain)."""
+    where = answer.span_in_text() if _bold_ok() else None
+    span = answer.span if where else None
     for note in answer.notes:
         print(f"({note})")
     if answer.used_context:
         from rag.followup import understood_note
 
         print(f"({understood_note(answer.question, answer.understood)})")
-    print(answer.text)
+    print(_bolded(answer.text, where))
     print()
     if answer.abstained:
         print("最接近的段落 / closest matches:")
@@ -47,7 +64,7 @@ def print_answer(answer) -> None:
     print("出处 / sources:")
     for i, c in enumerate(answer.citations, start=1):
         print(f"  [{i}] {c.id}  {c.label}")
-        print(f"      {c.text}")
+        print(f"      {_bolded(c.text, (span.start, span.end) if span and span.passage_id == c.id else None)}")
 
 
 def cmd_ask(args) -> int:
@@ -196,6 +213,8 @@ def cmd_eval(args) -> int:
 
     if args.suite is not None:
         return _eval_suite(args)
+    if args.reader:
+        return _eval_reader(args)
     if args.dialogues:
         return _eval_dialogues(args)
     if args.squad:
@@ -253,6 +272,27 @@ def _eval_dialogues(args) -> int:
     return 0
 
 
+def _eval_reader(args) -> int:
+    from rag.assistant import load_reader
+    from rag.evaluation import readerheld
+
+    if args.docs or args.squad or args.questions or args.dialogues:
+        raise RagError("--reader scores the reader on its held-out sets: give it alone (with --mrc, --size)")
+    mrc = Path(args.mrc) if args.mrc else readerheld.readertrain.MRC_DIR
+    if not mrc.is_dir():
+        raise RagError(f"--reader: no MRC sets at {mrc} (give --mrc DIR)")
+    reader = load_reader()
+    if reader is None:
+        raise RagError("--reader: no reader (RAG_READER=off, or no weights in rag/data/reader/)")
+    result = readerheld.run(reader, mrc, size=args.size)
+    out = Path(args.out or Path("eval") / "reports" / "reader.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    print(readerheld.format_rows(result))
+    print(f"\nreport: {out}")
+    return 0
+
+
 def _suite_names(args) -> list[str]:
     """The suites ``--suite`` names (all when it names none), each checked before the model loads."""
     from rag.evaluation import suite
@@ -270,12 +310,17 @@ def _eval_suite(args) -> int:
         raise RagError("--suite runs the suites' own documents and questions: give it alone")
     names = _suite_names(args)
     result = suite.run(names, _encoder(args), progress=lambda m: print(m, file=sys.stderr))
+    from rag.evaluation import readerheld
+
+    result["reader_heldout"] = readerheld.if_available(lambda m: print(m, file=sys.stderr))
     out = Path(args.out or Path("eval") / "reports" / "suite.json")
     suite.write(result, out)
     print(suite.format_table(result))
     tradeoff = suite.format_tradeoff(result)
     if tradeoff:
         print(tradeoff)
+    if result.get("reader_heldout"):
+        print("\n" + readerheld.format_rows(result["reader_heldout"]))
     print(f"\nreport: {out} (each corpus in {out.with_suffix('')}/)")
     return 0
 
@@ -299,15 +344,11 @@ def cmd_train(args) -> int:
 def cmd_train_reader(args) -> int:
     from rag.models import readertrain
 
-    if args.minutes < 0 or args.epochs <= 0 or args.layers < 1 or args.lr <= 0 or args.batch < 1:
-        raise RagError("train-reader: --minutes >= 0, --epochs > 0, --layers >= 1, --lr > 0 and --batch >= 1")
-    data = Path(args.data) if args.data else readertrain.MRC_DIR
-    cfg = readertrain.Config(layers=args.layers, lr=args.lr, batch=args.batch, epochs=args.epochs,
-                             seed=args.seed, limit=args.limit, eval_every=args.eval_every,
-                             save_every=args.save_every, eval_size=args.eval_size)
-    folder = Path(args.checkpoint) if args.checkpoint else None
-    out = Path(args.out) if args.out else None
-    state = readertrain.train(cfg, data, minutes=args.minutes, out=out, folder=folder)
+    if args.minutes < 0 or args.epochs <= 0 or not 1 <= args.layers <= 12 or args.lr <= 0 or args.batch < 1:
+        raise RagError("train-reader: --minutes >= 0, --epochs > 0, --layers 1-12, --lr > 0 and --batch >= 1")
+    cfg = readertrain.Config(**{k: getattr(args, k) for k in readertrain.CLI_SETTINGS})
+    state = readertrain.train(cfg, Path(args.data or readertrain.MRC_DIR), minutes=args.minutes,
+                              out=args.out and Path(args.out), folder=args.checkpoint and Path(args.checkpoint))
     print(f"step {state.step} of {state.planned_steps}, {state.seconds / 60:.0f} min of training in all")
     print("held out: " + json.dumps(state.scores, ensure_ascii=False))
     return 0
@@ -383,6 +424,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--squad", metavar="JSON", help="a SQuAD-format set: its contexts as one document, answers as evidence")
     s.add_argument("--dialogues", metavar="JSONL",
                    help="conversations: later turns asked with their history and standalone (eval/dialogues.jsonl)")
+    s.add_argument("--reader", action="store_true",
+                   help="score the reader on the held-out parts of its training sets (span EM/F1, has-answer)")
+    s.add_argument("--mrc", help="with --reader: folder of the MRC sets (default: ../shared/corpus-extra/mrc)")
+    s.add_argument("--size", type=int, default=0, help="with --reader: questions per set (0: all)")
     s.add_argument("--suite", nargs="*", metavar="NAME",
                    help="run the generalization suites in eval/suites/ (all, or those named): one row per corpus")
     s.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
@@ -406,6 +451,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--eval-every", type=int, default=1000, help="steps between held-out scores and exports")
     s.add_argument("--eval-size", type=int, default=300, help="held-out questions per set scored (0: all)")
     s.add_argument("--save-every", type=int, default=100, help="steps between checkpoints")
+    s.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     s.add_argument("--checkpoint", help="checkpoint folder (default: <data dir>/reader-train)")
     s.add_argument("--out", help="weights file written (default: rag/data/reader/reader.safetensors)")
     s.set_defaults(func=cmd_train_reader)

@@ -106,3 +106,37 @@ def real_assistant(tmp_path_factory):
 
     idx = tmp_path_factory.mktemp("real-index")
     return Assistant.load(corpus_dir=CORPUS, index_dir=idx, notice=lambda m: None)
+
+
+TINY_MRC = [
+    ("北京", "北京是中华人民共和国的首都，位于华北平原北部。北京有三千多年建城史。", [
+        ("中华人民共和国的首都是哪里？", "北京"), ("北京有多少年建城史？", "三千多年")]),
+    ("长江", "長江是亞洲第一長河，全長6300公里。長江流經十一個省級行政區。", [
+        ("長江全長多少公里？", "6300公里"), ("長江流經幾個省級行政區？", "十一個")]),
+    ("Oil", "The 1973 oil crisis began in October 1973. Prices rose nearly 400 percent.", [
+        ("When did the 1973 oil crisis begin?", "October 1973"), ("How much did prices rise?", "nearly 400 percent")]),
+]
+
+
+def write_tiny_mrc(folder: Path, copies: int = 3) -> Path:
+    """The four SQuAD-format files `rag train-reader` reads, each with a few tiny articles
+    (DRCD's in traditional script; SQuAD 2.0's with an unanswerable question)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def squad(arts, impossible: bool = False) -> dict:
+        data = []
+        for k in range(copies):
+            for title, context, qas in arts:
+                items = [{"id": f"{title}-{k}-{i}", "question": q,
+                          "answers": [{"text": a, "answer_start": context.index(a)}]} for i, (q, a) in enumerate(qas)]
+                if impossible:
+                    items.append({"id": f"{title}-{k}-x", "question": "Who won the 1990 election?",
+                                  "answers": [], "is_impossible": True})
+                data.append({"title": f"{title}{k}", "paragraphs": [{"context": context, "qas": items}]})
+        return {"data": data}
+
+    files = {"cmrc2018-train.json": squad(TINY_MRC[:1]), "drcd-dev.json": squad(TINY_MRC[1:2]),
+             "drcd-test.json": squad(TINY_MRC[1:2]), "squad2-dev-subset.json": squad(TINY_MRC[2:], True)}
+    for name, d in files.items():
+        (folder / name).write_text(json.dumps(d, ensure_ascii=False), encoding="utf-8")
+    return folder

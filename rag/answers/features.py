@@ -16,11 +16,12 @@ import numpy as np
 
 from rag.answers import answertype
 from rag.answers.corpus import AnswerCorpus
+from rag.answers.reading import NOTHING, PassageReading
 from rag.records import Hit, Signals
 from rag.text.normalize import CJK
 from rag.text.sentences import Sentence
 
-FEATURES_VERSION = "4"  # part of the training-data hash: bump when a feature changes
+FEATURES_VERSION = "5"  # part of the training-data hash: bump when a feature changes
 CANDIDATE_PASSAGES = 5  # sentences are drawn from this many top passages
 SENTENCE_FEATURES = (
     "cos", "cos_gap", "coverage", "coverage_gap", "bigrams", "bigrams_gap", "passage_rank", "passage_gap",
@@ -32,6 +33,7 @@ QUESTION_FEATURES = (
     "sentence_margin", "passage_margin", "best_sentence", "best_passage", "off_topic", "coverage",
     "best_probability", "english", "unknown_names", "missing_answer", "unknown_references",
     "top_score", "top_gap", "best_bigrams", "best_coverage", "unseen_terms", "rarest_missing", "quote_coverage",
+    "reader_answerable", "reader_top", "reader_quote",
 )
 _NON_WORD = re.compile(r"[\W_]+")
 
@@ -58,17 +60,25 @@ class Candidates:
     rows: list[tuple[int, int]]  # (hit rank, sentence index in the corpus's sentence table)
     sentences: list[Sentence]
     matrix: np.ndarray  # one row of SENTENCE_FEATURES per candidate
+    reading: PassageReading = NOTHING  # the reader's reading of the top passages
+
+
+def _overlaps(a: int, b: int, span: tuple[int, int]) -> float:
+    return float(span[1] > span[0] and a < span[1] and span[0] < b)
 
 
 def candidates(corpus: AnswerCorpus, question: str, hits: list[Hit], terms: dict[str, float],
-               sentence_sims: np.ndarray) -> Candidates:
-    """The candidate sentences of the top hits and their feature rows."""
+               sentence_sims: np.ndarray, reading: PassageReading = NOTHING) -> Candidates:
+    """The candidate sentences of the top hits and their feature rows (``reading``: the
+    reader's reading of the top passages, :func:`rag.answers.reading.read_hits`)."""
     table = corpus.sentences
     english = 0.0 if CJK.search(question) else 1.0
     asks = answertype.expected(question)
     q_bigrams = bigrams(question) if not english else set()
-    rows, raw = [], []
+    rows, raw, read = [], [], []
     top_score = hits[0].score if hits else 0.0
+    best = reading.best
+    best_p = reading.answerable
     for rank, hit in enumerate(hits[:CANDIDATE_PASSAGES]):
         pi = corpus.passage_index(hit.passage.id)
         own = table.by_passage.get(pi, [])
@@ -82,8 +92,12 @@ def candidates(corpus: AnswerCorpus, question: str, hits: list[Hit], terms: dict
                         hit.score - top_score, passage_cov, float(k == 0), k / max(1, len(own) - 1),
                         math.log(1 + len(s.text)), kind, float(s.text.endswith(("：", ":"))),
                         float(s.text.endswith(("；", ";")))])
+            p = reading.probability(rank)
+            span = reading.span(rank)
+            read.append([_overlaps(s.start, s.end, span), _overlaps(s.start, s.end, span) * float(rank == best),
+                         p, p - best_p])
     if not rows:
-        return Candidates([], [], np.zeros((0, len(SENTENCE_FEATURES)), np.float32))
+        return Candidates([], [], np.zeros((0, len(SENTENCE_FEATURES)), np.float32), reading)
     r = np.array(raw, dtype=np.float64)
     cos, cov, big = r[:, 0], r[:, 1], r[:, 2]
     cos_gap = cos - cos.max()
@@ -99,9 +113,9 @@ def candidates(corpus: AnswerCorpus, question: str, hits: list[Hit], terms: dict
         cos, cos_gap, cov, cov - cov.max(), big, big - big.max(), r[:, 3], r[:, 4], r[:, 5], r[:, 6], r[:, 7],
         r[:, 8], r[:, 9], r[:, 10], r[:, 11], np.full(len(rows), english), english * cos_gap,
         _reciprocal_rank(cos), _reciprocal_rank(big), _reciprocal_rank(cov), prev_big, next_big, prev_cos, next_cos,
-        local_big, local_big - local_big.max(), local_cov, local_cov - local_cov.max(),
+        local_big, local_big - local_big.max(), local_cov, local_cov - local_cov.max(), np.array(read),
     ])
-    return Candidates(rows, [table.sentences[j] for _, j in rows], matrix.astype(np.float32))
+    return Candidates(rows, [table.sentences[j] for _, j in rows], matrix.astype(np.float32), reading)
 
 
 def _local_overlaps(texts: list[str], q_bigrams: set[str], terms: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -146,7 +160,7 @@ def term_signals(corpus: AnswerCorpus, question: str, terms: dict[str, float], h
 
 
 def question_row(sig: Signals, cands: Candidates, probabilities: np.ndarray, hits: list[Hit],
-                 term_stats: tuple[float, float, float]) -> np.ndarray:
+                 term_stats: tuple[float, float, float], quote_has_span: float = 0.0) -> np.ndarray:
     """The question's row of QUESTION_FEATURES, from its abstention signals, its candidates,
     the sentence model's probabilities for them and :func:`term_signals`."""
     col = {n: i for i, n in enumerate(SENTENCE_FEATURES)}
@@ -160,6 +174,7 @@ def question_row(sig: Signals, cands: Candidates, probabilities: np.ndarray, hit
         float(bool(sig.unknown_references)), hits[0].score if hits else 0.0, gap,
         float(m[:, col["bigrams"]].max()) if len(m) else 0.0,
         float(m[:, col["coverage"]].max()) if len(m) else 0.0, *term_stats,
+        cands.reading.answerable, cands.reading.probability(0), quote_has_span,
     ], dtype=np.float32)
 
 
@@ -168,5 +183,9 @@ def quote_row(corpus: AnswerCorpus, question: str, sig: Signals, cands: Candidat
     """Once the quote is picked: the signals with the kind of answer it lacks
     (:func:`rag.answers.answertype.missing`), and the question's row of QUESTION_FEATURES. The
     app (:func:`rag.answers.compose.assess`) and training read answerability through this."""
-    sig = replace(sig, missing_answer=answertype.missing(question, quote))
-    return sig, question_row(sig, cands, probabilities, hits, term_signals(corpus, question, terms, hits, quote))
+    sig = replace(sig, missing_answer=answertype.missing(question, quote),
+                  reader=cands.reading.answerable if cands.reading.probabilities else -1.0)
+    span = cands.reading.best_span(hits)
+    has_span = float(span is not None and span.text in quote)
+    return sig, question_row(sig, cands, probabilities, hits, term_signals(corpus, question, terms, hits, quote),
+                             has_span)

@@ -130,6 +130,10 @@ def answer_metrics(rows: Sequence[dict]) -> dict:
         "unanswerable_rejected": sum(r["abstained"] for r in una) / (len(una) or 1),
         "answerable_rejected": sum(r["abstained"] for r in ans) / (len(ans) or 1),
         "mean_answer_chars": sum(r["length"] for r in answered) / (len(answered) or 1),
+        **{f"answerable_rejected_{lang}": (sum(r["abstained"] for r in mine) / len(mine) if mine else None)
+           for lang in ("zh", "en") for mine in [[r for r in ans if r.get("lang") == lang]]},
+        "span_f1": (sum(f1s) / len(f1s) if (f1s := [r["span_f1"] for r in ans if r.get("span_f1") is not None])
+                    else None),
         "answerable": len(ans),
         "unanswerable": len(una),
     }
@@ -187,9 +191,21 @@ def score_row(q: dict, answer, all_texts: Sequence[str], threshold: float) -> di
         "cited": would_cite and not abstained,
         "would_contain": would_contain,
         "length": 0 if abstained else len(quoted_text(answer)),
+        "span_f1": span_f1(answer, q.get("answers") or ()),
         "top": answer.hits[0].passage.id if answer.hits else None,
         "signals": answer.to_dict()["signals"],
     }
+
+
+def span_f1(answer, answers: Sequence[str]) -> float | None:
+    """The reader's span against the gold answers (best F1, 0-100; SQuAD-style sets only; 0
+    when there is no span), None without gold answers."""
+    if not answers:
+        return None
+    from rag.models.readereval import f1
+
+    text = answer.span.text if getattr(answer, "span", None) else ""
+    return 100 * max(f1(text, a) for a in answers)
 
 
 def at_threshold(usable: Sequence[dict], t: float) -> dict:

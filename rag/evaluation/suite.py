@@ -31,6 +31,7 @@ from rag.paths import ROOT
 SUITES_DIR = ROOT / "eval" / "suites"
 TABLE_COLUMNS = ("hit@5", "mrr", "answer_contains_evidence", "citation_accuracy", "answerable_rejected",
                  "unanswerable_rejected", "made_unanswerable_rejected", "right_when_answered", "mean_answer_chars")
+EXTRA_COLUMNS = ("span_f1", "answerable_rejected_zh", "answerable_rejected_en")  # printed below the table
 TRADEOFF_REFUSED = 0.02  # the answerable share the trade-off line lets a threshold refuse (the targets' bound)
 SHORT = {"answer_contains_evidence": "contains", "citation_accuracy": "cited", "answerable_rejected": "ans.rej",
          "unanswerable_rejected": "unans.rej", "made_unanswerable_rejected": "made.rej",
@@ -105,7 +106,8 @@ def run(names: Sequence[str], encoder: Encoder, progress=print) -> dict:
                               "best": evaluate.best_rejection(hybrid["rows"], TRADEOFF_REFUSED)}
         rows[suite["name"]] = {"documents": len(assistant.sources), "passages": len(assistant.passages),
                                "questions": len(questions), "answer_model": assistant.answer_model.name,
-                               **{c: m[c] for c in (*TABLE_COLUMNS, "answerable", "unanswerable")}}
+                               **{c: m[c] for c in (*TABLE_COLUMNS, "answerable", "unanswerable")},
+                               **{c: m.get(c) for c in EXTRA_COLUMNS}}
         reports[suite["name"]] = report
     return {"suites": rows, "macro": macro(rows), "reports": reports}
 
@@ -181,6 +183,19 @@ def format_table(result: dict) -> str:
         lines.append(name.ljust(16) + str(r["documents"]).rjust(5) + str(r["passages"]).rjust(6)
                      + str(r["questions"]).rjust(6) + cells(r))
     lines.append("macro average".ljust(33) + cells(result["macro"]))
+    extra = []
+    for name, r in result["suites"].items():
+        parts = []
+        if r.get("span_f1") is not None:
+            parts.append(f"span F1 {r['span_f1']:.1f}")
+        for lang in ("zh", "en"):
+            v = r.get(f"answerable_rejected_{lang}")
+            if v is not None:
+                parts.append(f"answerable refused ({lang}) {v:.3f}")
+        if parts:
+            extra.append(f"  {name:16s} " + "; ".join(parts))
+    if extra:
+        lines += ["", "reader span and refusals by language:", *extra]
     return "\n".join(lines)
 
 

@@ -140,7 +140,7 @@ def example(assistant, spec: dict, name: str, q: dict, kind: str, hidden: np.nda
     corpus = assistant.corpus
     terms = corpus.terms(text)
     sig = signals(corpus, text, hits, query_vec, terms, sims)
-    cands = candidates(corpus, text, hits, terms, sims[1])
+    cands = candidates(corpus, text, hits, terms, sims[1], assistant.read(text, hits))
     evidence = q.get("evidence") or []
     labels = (sentence_labels(corpus, cands, evidence, q.get("answers") or []) if kind == "answerable"
               else np.zeros(len(cands.rows), dtype=bool))

@@ -48,16 +48,25 @@ def auc(scores: list[float], labels: list[int]) -> float | None:
     return float((r[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def score_set(reader, examples, threshold: float = 0.5) -> dict:
-    """EM/F1 on answerable examples (best span anywhere), has-answer accuracy at ``threshold``
-    and AUC of P(answerable) over all examples."""
-    ems, f1s, probs, labels = [], [], [], []
+def read_all(reader, examples) -> list[tuple[float, str]]:
+    """(P(answerable), best span text) for each example, read with its context alone."""
+    out = []
     for ex in examples:
         r = read(reader, reader.windower, ex.question, [ex.context])
-        probs.append(r.answerable)
+        a, b = r.spans[0]
+        out.append((r.answerable, ex.context[a:b]))
+    return out
+
+
+def score_set(reader, examples, threshold: float = 0.5, readings=None) -> dict:
+    """EM/F1 on answerable examples (best span anywhere), has-answer accuracy at ``threshold``
+    and AUC of P(answerable) over all examples (``readings``: :func:`read_all`'s, if done)."""
+    readings = readings if readings is not None else read_all(reader, examples)
+    ems, f1s, probs, labels = [], [], [], []
+    for ex, (p, pred) in zip(examples, readings, strict=True):
+        probs.append(p)
         labels.append(int(ex.answerable))
         if ex.answerable:
-            pred = ex.context[r.start : r.end] if r.context >= 0 else ""
             ems.append(exact(pred, ex.answer))
             f1s.append(f1(pred, ex.answer))
     out = {"n": len(examples)}

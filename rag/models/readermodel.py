@@ -41,8 +41,9 @@ def _tokenizer(model_dir: Path):
     return Tokenizer.from_file(str(model_dir / "tokenizer.json"))
 
 
-def build_net(model_dir: Path, layers: int):
-    """(torch network, windower): e5 with heads; only the top ``layers`` layers and heads train."""
+def build_net(model_dir: Path, layers: int, attn: str = "sdpa"):
+    """(torch network, windower): e5 with heads; only the top ``layers`` layers and heads train.
+    ``attn``: the attention implementation (``"eager"`` exports to ONNX cleanly)."""
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaModel
     from transformers.utils import logging as hf_logging
@@ -54,7 +55,7 @@ def build_net(model_dir: Path, layers: int):
     config = XLMRobertaConfig.from_pretrained(str(model_dir), hidden_dropout_prob=0.0,
                                               attention_probs_dropout_prob=0.0)
     encoder = XLMRobertaModel.from_pretrained(str(model_dir), config=config, add_pooling_layer=False,
-                                              attn_implementation="sdpa")
+                                              attn_implementation=attn)
 
     class ReaderNet(torch.nn.Module):
         def __init__(self, enc):

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.models import mrcdata, readermodel
+from rag.models.readereval import score_set
 from rag.models.readerwindows import Windower, token_labels
 from rag.paths import data_dir
 
@@ -45,9 +46,14 @@ class Config:
     unanswered_window_share: float = 0.3  # windows of answerable questions without the answer, kept
     made_share: float = 0.5  # Chinese answerable questions that also yield a made-unanswerable one
     limit: int = 0  # examples per set (0: all); for smoke tests
+    threads: int = 0  # torch threads (0: torch's default); 1 keeps training steady beside other work
     save_every: int = 100
     eval_every: int = 1000
     eval_size: int = 300  # held-out questions per set scored at each evaluation
+
+
+CLI_SETTINGS = ("layers", "lr", "batch", "epochs", "seed", "limit", "eval_every", "save_every", "eval_size",
+                "threads")  # the Config fields `rag train-reader` sets
 
 
 @dataclass
@@ -89,8 +95,10 @@ def data_files(mrc_dir: Path) -> dict[str, Path]:
     }
 
 
-def load_sets(mrc_dir: Path, limit: int = 0) -> tuple[list[mrcdata.Example], dict[str, list[mrcdata.Example]]]:
-    """(training examples, held-out examples per set). DRCD is converted to simplified."""
+def load_sets(mrc_dir: Path, limit: int = 0,
+              heldout_only: bool = False) -> tuple[list[mrcdata.Example], dict[str, list[mrcdata.Example]]]:
+    """(training examples, held-out examples per set). DRCD is converted to simplified. The
+    held-out parts get made-unanswerable examples of their own (fixed seed)."""
     files = data_files(mrc_dir)
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
@@ -111,6 +119,8 @@ def load_sets(mrc_dir: Path, limit: int = 0) -> tuple[list[mrcdata.Example], dic
         train.extend(part)
         if name != "squad2":
             held[name] += mrcdata.made_unanswerable(held[name], seed=7)
+    if heldout_only:
+        return [], held
     zh = [e for e in train if e.source in ("cmrc", "drcd")]
     train.extend(mrcdata.made_unanswerable(zh, share=Config.made_share))
     return train, held
@@ -228,20 +238,21 @@ def load_checkpoint(net, opt, folder: Path) -> State | None:
 
 def evaluate(net, windower: Windower, held: dict, size: int) -> dict:
     """Span EM/F1 and has-answer accuracy/AUC on the first ``size`` held-out questions per set."""
-    from rag.models.readereval import score_set
-
     reader = readermodel.TorchReader(net, windower)
     return {name: score_set(reader, exs[:size] if size else exs) for name, exs in held.items()}
 
 
 def train(cfg: Config, mrc_dir: Path = MRC_DIR, minutes: float = 0, out: Path | None = None,
-          folder: Path | None = None, progress: bool = True) -> State:
-    """Train (or go on training) until the planned epochs or ``minutes`` are done; writes the
-    checkpoint as it goes and the shippable weights (``out``) after each evaluation."""
+          folder: Path | None = None, progress: bool = True, max_steps: int = 0) -> State:
+    """Train (or go on training) until the planned epochs, ``minutes`` or ``max_steps`` more
+    steps are done; writes the checkpoint as it goes and the shippable weights (``out``) after
+    each evaluation and at the end."""
     import torch
     from tqdm import tqdm
 
     torch.manual_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     folder = folder or train_dir()
     files = data_files(mrc_dir)
     base_dir = readermodel.base_model_dir()
@@ -268,13 +279,14 @@ def train(cfg: Config, mrc_dir: Path = MRC_DIR, minutes: float = 0, out: Path | 
           + ", ".join(f"{k} {len(v)}" for k, v in held.items()), file=sys.stderr)
     base_lrs = [cfg.lr, cfg.head_lr]
     deadline = time.monotonic() + minutes * 60 if minutes else math.inf
+    stop_at = state.step + max_steps if max_steps else math.inf
     bar = tqdm(total=state.planned_steps, initial=state.step, desc="training the reader", unit="step",
                disable=not progress, dynamic_ncols=True)
     net.train()
     last_loss = []
-    while state.step < state.planned_steps and time.monotonic() < deadline:
+    while state.step < min(state.planned_steps, stop_at) and time.monotonic() < deadline:
         batches = batches_for_epoch(windows, cfg, state.epoch)
-        while state.batch_in_epoch < len(batches) and state.step < state.planned_steps:
+        while state.batch_in_epoch < len(batches) and state.step < min(state.planned_steps, stop_at):
             if time.monotonic() >= deadline:
                 break
             t0 = time.monotonic()

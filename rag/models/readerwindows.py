@@ -110,14 +110,23 @@ def best_span(w: Window, start_logits: np.ndarray, end_logits: np.ndarray,
 
 @dataclass(frozen=True)
 class Reading:
-    """The reader's verdict on a question over some contexts."""
+    """The reader's verdict on a question over some contexts: per context, the probability that
+    it answers (its best window's) and its best span (that window's)."""
 
-    answerable: float  # probability that some context answers (the best window's)
-    span_score: float  # the best span's start + end score
-    context: int  # index of the context holding the best span (-1: none)
-    start: int  # character offsets of the best span in that context
-    end: int
-    window_answerable: tuple[float, ...]  # per context: its best window's probability
+    probabilities: tuple[float, ...]
+    spans: tuple[tuple[int, int], ...]  # character offsets in each context
+    span_scores: tuple[float, ...]
+
+    @property
+    def best(self) -> int:
+        """The context most likely to answer (-1: none)."""
+        if not self.probabilities:
+            return -1
+        return max(range(len(self.probabilities)), key=lambda i: (self.probabilities[i], self.span_scores[i]))
+
+    @property
+    def answerable(self) -> float:
+        return max(self.probabilities, default=0.0)
 
 
 def sigmoid(x):
@@ -126,28 +135,21 @@ def sigmoid(x):
 
 def read(reader, windower: Windower, question: str, contexts: list[str], batch: int = 16) -> Reading:
     """Read ``question`` with each context; ``reader.logits(windows)`` gives (start, end,
-    answerable) logits for a list of windows."""
-    if not contexts:
-        return Reading(0.0, -1e9, -1, 0, 0, ())
-    wins = windower.windows(question, contexts)
-    per_context = [0.0] * len(contexts)
-    best = (-1e9, -1, 0, 0)
-    best_prob = 0.0
+    answerable) logits for a list of windows. A context's span is taken from its window most
+    likely to answer (the span score breaks ties)."""
+    n = len(contexts)
+    probs, spans, scores = [0.0] * n, [(0, 0)] * n, [-1e9] * n
+    wins = windower.windows(question, contexts) if n else []
     for i in range(0, len(wins), batch):
         chunk = wins[i : i + batch]
         s, e, a = reader.logits(chunk)
-        probs = sigmoid(a)
+        p = sigmoid(a)
         for k, w in enumerate(chunk):
-            p = float(probs[k])
-            per_context[w.text_index] = max(per_context[w.text_index], p)
             score, cs, ce = best_span(w, s[k], e[k])
-            # the span of the window most likely to answer wins; its span score breaks ties
-            key = (p, score)
-            if key > (best_prob, best[0]):
-                best_prob, best = p, (score, w.text_index, cs, ce)
-    score, ci, cs, ce = best
-    if ci >= 0:
-        text = contexts[ci]
-        while cs < ce and text[cs].isspace():
-            cs += 1
-    return Reading(max(per_context), score, ci, cs, ce, tuple(per_context))
+            c = w.text_index
+            if (float(p[k]), score) > (probs[c], scores[c]):
+                text = contexts[c]
+                while cs < ce and text[cs].isspace():
+                    cs += 1
+                probs[c], spans[c], scores[c] = float(p[k]), (cs, ce), score
+    return Reading(tuple(probs), tuple(spans), tuple(scores))

@@ -1,0 +1,64 @@
+"""What the reader says about a question's top passages, in the terms the answer model reads.
+
+The reader (:mod:`rag.models.readeronnx`, trained by ``rag train-reader``) reads the question
+with each of the top passages together and gives each passage a probability that it answers
+and its best answer span. The sentence features mark the sentence holding a passage's span;
+the question features take the best probability. Without a reader every value is 0, and a
+model trained with one is not used (the model file records whether it was).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.records import Hit, Span
+
+READ_PASSAGES = 5  # the reader reads this many top passages (the candidates' passages)
+
+
+@dataclass(frozen=True)
+class PassageReading:
+    """The reader on the top passages: per hit rank, P(answers) and the best span."""
+
+    probabilities: tuple[float, ...]
+    spans: tuple[tuple[int, int], ...]
+
+    @property
+    def best(self) -> int:
+        """Rank of the passage most likely to answer (-1: nothing read)."""
+        if not self.probabilities:
+            return -1
+        return max(range(len(self.probabilities)), key=lambda i: self.probabilities[i])
+
+    @property
+    def answerable(self) -> float:
+        return max(self.probabilities, default=0.0)
+
+    def probability(self, rank: int) -> float:
+        return self.probabilities[rank] if 0 <= rank < len(self.probabilities) else 0.0
+
+    def span(self, rank: int) -> tuple[int, int]:
+        return self.spans[rank] if 0 <= rank < len(self.spans) else (0, 0)
+
+    def best_span(self, hits: list[Hit]) -> Span | None:
+        b = self.best
+        if b < 0 or b >= len(hits):
+            return None
+        a, e = self.spans[b]
+        if e <= a:
+            return None
+        text = hits[b].passage.text
+        return Span(text[a:e], hits[b].passage.id, a, e)
+
+
+NOTHING = PassageReading((), ())
+
+
+def read_hits(reader, question: str, hits: list[Hit]) -> PassageReading:
+    """The reader's reading of the top READ_PASSAGES hits (NOTHING without a reader)."""
+    if reader is None or not hits:
+        return NOTHING
+    from rag.models.readerwindows import read
+
+    r = read(reader, reader.windower, question, [h.passage.text for h in hits[:READ_PASSAGES]])
+    return PassageReading(r.probabilities, r.spans)
