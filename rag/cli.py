@@ -264,10 +264,15 @@ def _eval_dialogues(args) -> int:
     convs = dialogues.load_dialogues(args.dialogues)  # a bad file fails before the model loads
     a = corpus_assistant(args.docs, _encoder(args), seeds=True) if args.docs else _load(args, asks=True)
     report = dialogues.run(a, convs)
-    out = Path(args.out or Path("eval") / "reports" / "dialogues.json")
+    return _report(args, "dialogues.json", report, dialogues.format_table(report))
+
+
+def _report(args, default: str, report: dict, table: str) -> int:
+    """Write a report (``--out`` or eval/reports/<default>), print its table and where it is."""
+    out = Path(args.out or Path("eval") / "reports" / default)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
-    print(dialogues.format_table(report))
+    print(table)
     print(f"\nreport: {out}")
     return 0
 
@@ -285,12 +290,7 @@ def _eval_reader(args) -> int:
     if reader is None:
         raise RagError("--reader: no reader (RAG_READER=off, or no weights in rag/data/reader/)")
     result = readerheld.run(reader, mrc, size=args.size)
-    out = Path(args.out or Path("eval") / "reports" / "reader.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
-    print(readerheld.format_rows(result))
-    print(f"\nreport: {out}")
-    return 0
+    return _report(args, "reader.json", result, readerheld.format_rows(result))
 
 
 def _suite_names(args) -> list[str]:
@@ -312,7 +312,8 @@ def _eval_suite(args) -> int:
     result = suite.run(names, _encoder(args), progress=lambda m: print(m, file=sys.stderr))
     from rag.evaluation import readerheld
 
-    result["reader_heldout"] = readerheld.if_available(lambda m: print(m, file=sys.stderr))
+    # the reader's held-out rows come with the whole suite (`rag eval --reader` gives them alone)
+    result["reader_heldout"] = None if args.suite else readerheld.if_available(lambda m: print(m, file=sys.stderr))
     out = Path(args.out or Path("eval") / "reports" / "suite.json")
     suite.write(result, out)
     print(suite.format_table(result))

@@ -28,6 +28,7 @@ SENTENCE_FEATURES = (
     "passage_coverage", "first", "position", "log_chars", "answer_type", "list_intro", "clause", "english",
     "english_cos_gap", "cos_rank", "bigrams_rank", "coverage_rank", "previous_bigrams", "next_bigrams",
     "previous_cos", "next_cos", "local_bigrams", "local_bigrams_gap", "local_coverage", "local_coverage_gap",
+    "reader_span", "reader_best", "reader_passage", "reader_passage_gap",
 )
 QUESTION_FEATURES = (
     "sentence_margin", "passage_margin", "best_sentence", "best_passage", "off_topic", "coverage",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rag.records import Hit, Span
 
-READ_PASSAGES = 5  # the reader reads this many top passages (the candidates' passages)
+READ_PASSAGES = 3  # the reader reads this many top passages (of the 5 whose sentences are candidates)
 
 
 @dataclass(frozen=True)

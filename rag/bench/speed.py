@@ -26,7 +26,7 @@ from rag.bench.util import lifetime_peak_mb, log, perf, rss_mb, summary_ms, time
 from rag.paths import ROOT
 
 MODES = ("hybrid", "dense", "lexical")
-STAGES = ("query_embedding", "dense_scores", "lexical_scores", "fusion", "answer_extraction")
+STAGES = ("query_embedding", "dense_scores", "lexical_scores", "fusion", "reader", "answer_extraction")
 COLD_QUESTION = "北约的三大核心任务是什么？"
 
 
@@ -145,10 +145,12 @@ def ask_stages(assistant, question: str) -> tuple[dict[str, float], np.ndarray]:
     order = top_indices(s, top_k)
     hits = [Hit(assistant.passages[i], float(s[i])) for i in order]
     t4 = perf()
-    compose(question=text, hits=hits, mode=mode, notes=notes, corpus=assistant.corpus, query_vec=vec,
-            sims=sims, model=assistant.answer_model)
+    reading = assistant.read(text, hits)
     t5 = perf()
-    return dict(zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True)), vec
+    compose(question=text, hits=hits, mode=mode, notes=notes, corpus=assistant.corpus, query_vec=vec,
+            sims=sims, model=assistant.answer_model, reading=reading)
+    t6 = perf()
+    return dict(zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5), strict=True)), vec
 
 
 def stage_breakdown(assistant, questions: Sequence[str], passes: int) -> tuple[dict, np.ndarray]:

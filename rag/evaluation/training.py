@@ -293,6 +293,15 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, forced: np.ndarray, groups: l
     return best
 
 
+def _reader_id() -> str | None:
+    """The reader weights the reader features came from (None: fitted without a reader)."""
+    from rag.assistant import load_reader
+    from rag.models import readermodel, readeronnx
+
+    weights = readermodel.shipped_weights()
+    return readeronnx.weights_sha256(weights)[:16] if weights and load_reader() is not None else None
+
+
 def train(names: Sequence[str], encoder: Encoder, out: Path = MODEL_FILE,
           progress: Callable[[str], None] = print, root: Path = suites.SUITES_DIR) -> dict:
     """Fit the shipped model and one per group left out; write them with the data hash."""
@@ -309,6 +318,6 @@ def train(names: Sequence[str], encoder: Encoder, out: Path = MODEL_FILE,
     data = {"features_version": FEATURES_VERSION, "training_version": TRAINING_VERSION,
             "data_hash": data_hash(names, root), "suites": list(names), "groups": groups,
             "sentence_features": list(SENTENCE_FEATURES), "question_features": list(QUESTION_FEATURES),
-            "models": models}
+            "reader": _reader_id(), "models": models}
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return report

@@ -7,7 +7,6 @@ Writes go to a temporary sibling directory that is renamed into place.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import StaleIndexError
+from rag.paths import sha256_file
 from rag.records import Passage
 
 FORMAT_VERSION = 1
@@ -41,14 +41,6 @@ IVF_TRAIN_PER_LIST = 64  # k-means is trained on a sample of this many vectors p
 def ivf_nlist(n: int) -> int:
     """IVF list count for ``n`` vectors: ~sqrt(n), a power of two."""
     return int(2 ** round(math.log2(math.sqrt(max(n, 1)))))
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def make_faiss_index(vectors: np.ndarray, exact_max: int = EXACT_MAX, seed: int = 0):

@@ -181,15 +181,50 @@ def threads() -> int:
         return default
 
 
+def pad_batch(rows, pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token id rows padded on the right to the longest, and their attention mask."""
+    n = max(len(r) for r in rows)
+    ids = np.full((len(rows), n), pad_id, np.int64)
+    mask = np.zeros((len(rows), n), np.int64)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = r
+        mask[i, : len(r)] = 1
+    return ids, mask
+
+
+def open_session(onnx_path: Path, model_dir: Path, n_threads: int | None = None):
+    """(onnxruntime session, ``tokenizers.Tokenizer`` of ``model_dir``): the session loads in a
+    thread while the tokenizer parses (onnxruntime releases the GIL)."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads() if n_threads is None else n_threads
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    result: dict = {}
+
+    def load_session():
+        try:
+            result["session"] = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
+        except Exception as e:  # noqa: BLE001 - re-raised below
+            result["error"] = e
+
+    t = threading.Thread(target=load_session)
+    t.start()
+    tokenizer = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+    t.join()
+    if "error" in result:
+        raise result["error"]
+    return result["session"], tokenizer
+
+
 class OnnxQueryModel:
     """Question -> unit vector with onnxruntime; same prompt, truncation and tokens as
     sentence-transformers."""
 
     def __init__(self, model_dir: Path, onnx_path: Path, n_threads: int | None = None):
         self.words = np.load(onnx_path.parent / WORDS, mmap_mode="r", allow_pickle=False)
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
         cfg = {}
         p = model_dir / "config_sentence_transformers.json"
         if p.is_file():
@@ -202,27 +237,9 @@ class OnnxQueryModel:
         tc = model_dir / "tokenizer_config.json"
         tcfg = json.loads(tc.read_text(encoding="utf-8")) if tc.is_file() else {}
         max_len = min(int(max_len), int(tcfg.get("model_max_length") or max_len))
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads() if n_threads is None else n_threads
-        so.inter_op_num_threads = 1
-        so.log_severity_level = 3
-        result: dict = {}
-
-        def load_session():  # onnxruntime releases the GIL: load it while the tokenizer parses
-            try:
-                result["session"] = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
-            except Exception as e:  # noqa: BLE001 - re-raised below
-                result["error"] = e
-
-        t = threading.Thread(target=load_session)
-        t.start()
-        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.session, self.tokenizer = open_session(onnx_path, model_dir, n_threads)
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_len)
-        t.join()
-        if "error" in result:
-            raise result["error"]
-        self.session = result["session"]
         pad = tcfg.get("pad_token")
         pad_id = self.tokenizer.token_to_id(pad) if isinstance(pad, str) else None
         self.pad_id = 0 if pad_id is None else int(pad_id)
@@ -231,12 +248,7 @@ class OnnxQueryModel:
         if not texts:
             return np.zeros((0, 0), np.float32)
         encs = self.tokenizer.encode_batch([self.prompt + t for t in texts])
-        n = max(len(e.ids) for e in encs)
-        ids = np.full((len(encs), n), self.pad_id, np.int64)
-        mask = np.zeros((len(encs), n), np.int64)
-        for i, e in enumerate(encs):
-            ids[i, : len(e.ids)] = e.ids
-            mask[i, : len(e.ids)] = 1
+        ids, mask = pad_batch([e.ids for e in encs], self.pad_id)
         embeds = np.ascontiguousarray(self.words[ids], dtype=np.float32)
         return self.session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})[0].astype(np.float32)
 

@@ -20,7 +20,6 @@ unused for ``KEEP_DAYS`` are removed after a new export.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -32,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.models.onnxquery import FP32, INFO, INT8, WORDS, ExportLock, threads
-from rag.paths import data_dir
+from rag.models.onnxquery import FP32, INFO, INT8, WORDS, ExportLock, open_session
+from rag.paths import data_dir, sha256_file
 
 EXPORT_VERSION = 1  # bump when the exported graph changes
 EXPORT_SECONDS = 30  # about how long an export takes on a 2-core machine (for the notice)
@@ -46,11 +45,7 @@ def export_root() -> Path:
 
 
 def weights_sha256(weights: Path) -> str:
-    h = hashlib.sha256()
-    with open(weights, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(weights)
 
 
 def export_dir(sha: str) -> Path:
@@ -161,32 +156,11 @@ class OnnxReader:
     """Reads with onnxruntime: ``logits(windows)`` as ``readermodel.TorchReader`` gives them."""
 
     def __init__(self, onnx_path: Path, model_dir: Path, n_threads: int | None = None):
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
         from rag.models.readerwindows import Windower
 
         onnx_path = Path(onnx_path)
         self.words = np.load(onnx_path.parent / WORDS, mmap_mode="r", allow_pickle=False)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads() if n_threads is None else n_threads
-        so.inter_op_num_threads = 1
-        so.log_severity_level = 3
-        result: dict = {}
-
-        def load_session():  # onnxruntime releases the GIL: load it while the tokenizer parses
-            try:
-                result["session"] = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
-            except Exception as e:  # noqa: BLE001 - re-raised below
-                result["error"] = e
-
-        t = threading.Thread(target=load_session)
-        t.start()
-        tokenizer = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
-        t.join()
-        if "error" in result:
-            raise result["error"]
-        self.session = result["session"]
+        self.session, tokenizer = open_session(onnx_path, model_dir, n_threads)
         self.windower = Windower(tokenizer)
 
     def logits(self, windows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

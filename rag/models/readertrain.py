@@ -237,9 +237,11 @@ def load_checkpoint(net, opt, folder: Path) -> State | None:
 
 
 def evaluate(net, windower: Windower, held: dict, size: int) -> dict:
-    """Span EM/F1 and has-answer accuracy/AUC on the first ``size`` held-out questions per set."""
+    """Span EM/F1 and has-answer accuracy/AUC on ``size`` held-out questions per set, taken
+    evenly through it (so the made-unanswerable ones at its end are among them)."""
     reader = readermodel.TorchReader(net, windower)
-    return {name: score_set(reader, exs[:size] if size else exs) for name, exs in held.items()}
+    return {name: score_set(reader, exs[:: max(1, len(exs) // size)][:size] if size else exs)
+            for name, exs in held.items()}
 
 
 def train(cfg: Config, mrc_dir: Path = MRC_DIR, minutes: float = 0, out: Path | None = None,

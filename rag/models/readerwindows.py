@@ -68,13 +68,9 @@ class Windower:
 
     def batch(self, windows: list[Window]) -> tuple[np.ndarray, np.ndarray]:
         """Padded ids and attention mask for a list of windows."""
-        n = max(len(w.ids) for w in windows)
-        ids = np.full((len(windows), n), self.pad, np.int64)
-        mask = np.zeros((len(windows), n), np.int64)
-        for i, w in enumerate(windows):
-            ids[i, : len(w.ids)] = w.ids
-            mask[i, : len(w.ids)] = 1
-        return ids, mask
+        from rag.models.onnxquery import pad_batch
+
+        return pad_batch([w.ids for w in windows], self.pad)
 
 
 def token_labels(w: Window, start: int, end: int) -> tuple[int, int]:
