@@ -9,11 +9,16 @@ model trained with one is not used (the model file records whether it was).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from rag.records import Hit, Span
 
-READ_PASSAGES = 3  # the reader reads this many top passages (of the 5 whose sentences are candidates)
+READ_PASSAGES = 1  # the reader reads this many top passages (of the 5 whose sentences are candidates)
 
 
 @dataclass(frozen=True)
@@ -60,5 +65,53 @@ def read_hits(reader, question: str, hits: list[Hit]) -> PassageReading:
         return NOTHING
     from rag.models.readerwindows import read
 
-    r = read(reader, reader.windower, question, [h.passage.text for h in hits[:READ_PASSAGES]])
+    texts = [h.passage.text for h in hits[:READ_PASSAGES]]
+    cache = _cache()
+    key = cache.key(getattr(reader, "name", ""), question, texts) if cache else ""
+    if cache and key in cache.data:
+        probs, spans = cache.data[key]
+        return PassageReading(tuple(probs), tuple(tuple(s) for s in spans))
+    r = read(reader, reader.windower, question, texts)
+    if cache:
+        cache.put(key, (list(r.probabilities), [list(s) for s in r.spans]))
     return PassageReading(r.probabilities, r.spans)
+
+
+class ReadingCache:
+    """Readings kept on disk by content (``RAG_READER_CACHE=<file>``: `rag train` and
+    `rag eval --suite` ask the same questions over the same passages, so the second reads
+    nothing). One JSON line per reading; keyed by the reader's weights, question and passages."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data: dict[str, list] = {}
+        self._lock = threading.Lock()
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    k, v = json.loads(line)
+                    self.data[k] = v
+                except (ValueError, TypeError):
+                    continue  # a line cut short by an interrupted run
+
+    @staticmethod
+    def key(reader: str, question: str, texts: list[str]) -> str:
+        return hashlib.sha1("\0".join([reader, question, *texts]).encode("utf-8")).hexdigest()
+
+    def put(self, key: str, value) -> None:
+        with self._lock:
+            self.data[key] = value
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(json.dumps([key, value]) + "\n")
+
+
+_caches: dict[str, ReadingCache] = {}
+
+
+def _cache() -> ReadingCache | None:
+    name = os.environ.get("RAG_READER_CACHE")
+    if not name:
+        return None
+    if name not in _caches:
+        _caches[name] = ReadingCache(Path(name))
+    return _caches[name]

@@ -159,6 +159,7 @@ class OnnxReader:
         from rag.models.readerwindows import Windower
 
         onnx_path = Path(onnx_path)
+        self.name = f"{onnx_path.parent.name}/{onnx_path.name}"  # the weights' hash and fp32 or int8
         self.words = np.load(onnx_path.parent / WORDS, mmap_mode="r", allow_pickle=False)
         self.session, tokenizer = open_session(onnx_path, model_dir, n_threads)
         self.windower = Windower(tokenizer)
