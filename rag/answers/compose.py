@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from rag.answers.abstain import language, should_abstain, signals
+from rag.answers.clauses import around_span
 from rag.answers.corpus import AnswerCorpus
 from rag.answers.features import candidates, quote_row
 from rag.answers.model import AnswerModel
@@ -76,8 +77,6 @@ def shorten(corpus: AnswerCorpus, picked: list[Sentence], span: Span | None) -> 
     """The span, when a quoted sentence holds it (else None); a sentence holding it that runs
     past LONG_SENTENCE characters is cut to the clauses around it (text that joins hundreds of
     characters with ，and no 。)."""
-    from rag.answers.clauses import around_span
-
     if span is None:
         return picked, None
     out, found = [], None

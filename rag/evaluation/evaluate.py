@@ -262,11 +262,10 @@ def separation(rows: Sequence[dict], key: str) -> float | None:
     """How well a signal tells unanswerable questions from answerable ones (ROC AUC): the
     chance that a random unanswerable question scores lower than a random answerable one,
     ties counting half; 0.5 is no better than chance. None without both kinds."""
+    from rag.models.readereval import auc
+
     ans, una = signal_values(rows, key)
-    if not ans or not una:
-        return None
-    wins = sum((u < a) + 0.5 * (u == a) for u in una for a in ans)
-    return wins / (len(ans) * len(una))
+    return auc(ans + una, [1] * len(ans) + [0] * len(una))
 
 
 def best_rejection(rows: Sequence[dict], max_refused: float) -> dict | None:

@@ -110,20 +110,30 @@ def export(model_dir: Path, out_dir: Path, model_id: str) -> None:
         ids = torch.tensor([[0, 1000, 2000, 3000, 2], [0, 1000, 2000, 2, 1]])
         mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]])
         embeds = torch.from_numpy(words[ids.numpy()])
-        axes = {0: "batch", 1: "tokens"}
-        import warnings
-
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(Pooled(model), (embeds, mask), str(tmp / FP32), input_names=["inputs_embeds", "attention_mask"],
-                              output_names=["embedding"], opset_version=17, dynamo=False,
-                              dynamic_axes={"inputs_embeds": axes, "attention_mask": axes, "embedding": {0: "batch"}})
+        export_graph(Pooled(model), embeds, mask, tmp / FP32, {"embedding": {0: "batch"}})
         (tmp / INFO).write_text(json.dumps(_source_info(model_dir, model_id), indent=2))
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+TOKEN_AXES = {0: "batch", 1: "tokens"}
+
+
+def export_graph(module, embeds, mask, path: Path, outputs: dict[str, dict]) -> None:
+    """Export a module taking (inputs_embeds, attention_mask) to ONNX at ``path``: batch and
+    tokens dynamic, ``outputs`` its output names with their dynamic axes."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (embeds, mask), str(path), input_names=["inputs_embeds", "attention_mask"],
+                          output_names=list(outputs), opset_version=17, dynamo=False,
+                          dynamic_axes={"inputs_embeds": TOKEN_AXES, "attention_mask": TOKEN_AXES, **outputs})
 
 
 def is_exported(model_dir: Path, out_dir: Path, model_id: str) -> bool:

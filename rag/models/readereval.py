@@ -17,10 +17,7 @@ def _tokens(text: str) -> list[str]:
     """CJK characters one by one, other words whole (the CMRC and SQuAD scripts' rule)."""
     text = "".join(c for c in text.lower() if c not in _PUNCT)
     text = re.sub(r"\b(a|an|the)\b", " ", text)
-    out: list[str] = []
-    for piece in re.findall(r"[\u4e00-\u9fff]|[^\s\u4e00-\u9fff]+", text):
-        out.append(piece)
-    return out
+    return re.findall(r"[\u4e00-\u9fff]|[^\s\u4e00-\u9fff]+", text)
 
 
 def f1(pred: str, gold: str) -> float:
@@ -37,7 +34,8 @@ def exact(pred: str, gold: str) -> float:
 
 
 def auc(scores: list[float], labels: list[int]) -> float | None:
-    """ROC AUC by ranks (ties averaged); None when one class is missing."""
+    """ROC AUC by ranks (ties averaged): the chance that a random negative scores lower than a
+    random positive, ties counting half; None when one class is missing."""
     from scipy.stats import rankdata
 
     y = np.asarray(labels)

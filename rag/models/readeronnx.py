@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.models.onnxquery import FP32, INFO, INT8, WORDS, ExportLock, open_session
+from rag.models.onnxquery import FP32, INFO, INT8, TOKEN_AXES, WORDS, ExportLock, export_graph, open_session
 from rag.paths import data_dir, sha256_file
 
 EXPORT_VERSION = 1  # bump when the exported graph changes
@@ -92,7 +92,6 @@ def export(weights: Path, out_dir: Path, base_dir: Path | None = None) -> None:
     """Export the reader (the e5 model with ``weights`` laid over it, and its heads) to ONNX:
     inputs ``inputs_embeds`` float32 [batch, tokens, 384] and ``attention_mask`` int64
     [batch, tokens]; outputs ``start``, ``end`` [batch, tokens] and ``answerable`` [batch]."""
-    import warnings
 
     import torch
 
@@ -122,14 +121,8 @@ def export(weights: Path, out_dir: Path, base_dir: Path | None = None) -> None:
         _save_words(words, tmp / WORDS)
         ids, mask = windower.batch(windower.windows("问题是什么？", ["一段文字，有答案。", "短"]))
         embeds = torch.from_numpy(words[ids])  # padded: the traced graph keeps the mask
-        axes = {0: "batch", 1: "tokens"}
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(Exported(net), (embeds, torch.from_numpy(mask)), str(tmp / FP32),
-                              input_names=["inputs_embeds", "attention_mask"],
-                              output_names=["start", "end", "answerable"], opset_version=17, dynamo=False,
-                              dynamic_axes={"inputs_embeds": axes, "attention_mask": axes, "start": axes,
-                                            "end": axes, "answerable": {0: "batch"}})
+        export_graph(Exported(net), embeds, torch.from_numpy(mask), tmp / FP32,
+                     {"start": TOKEN_AXES, "end": TOKEN_AXES, "answerable": {0: "batch"}})
         (tmp / INFO).write_text(json.dumps(_source_info(sha, base_dir), indent=2))
         if out_dir.exists():
             shutil.rmtree(out_dir)
