@@ -35,6 +35,7 @@ DENSE_SENTENCE_WEIGHT = 0.5  # dense score = mix of passage and best-sentence si
 DENSE_CANDIDATES = 100
 LEXICAL_CANDIDATES = 100
 STATS_SAMPLE = 2_000
+PREFER_RANK: int | None = 1  # a follow-up's search puts the last answer's passage at least this high (0: first)
 # Asked once by warm_up(): a Chinese question loads the query model and jieba's POS tagger, an
 # English one builds the English->Chinese glossary.
 WARM_UP_QUESTIONS = ("这些文件的主要内容是什么？", "What are these documents about?")
@@ -332,33 +333,59 @@ class Assistant:
             order = [i for i in order if np.isfinite(s[i])]
         return [Hit(self.passages[i], float(s[i])) for i in order]
 
-    def ask(self, question: str, top_k: int = 5, mode: str = "hybrid", history: list[str] | None = None) -> Answer:
+    def ask(self, question: str, top_k: int = 5, mode: str = "hybrid", history: list | None = None) -> Answer:
         """Answer a question with sentences quoted from the documents.
 
-        ``history``: the conversation's earlier user questions, oldest first. A question that
-        leans on them ("它的第二项任务是什么？", "What about China?") is understood together with
-        the previous one (:mod:`rag.followup`); the answer's ``understood`` says how. With no
-        history the answer is exactly what it would be without.
+        ``history``: the conversation's earlier turns, oldest first: questions (strings), or
+        :meth:`rag.followup.Turn.to_dict` records that also say how each was understood and
+        what answered it (:func:`rag.followup.turn_of`). A question that leans on them
+        ("它的第二项任务是什么？", "What about China?") is read with each antecedent the last turn
+        offers (:mod:`rag.followup`), and the reading the documents most likely answer is kept;
+        the answer's ``understood`` says which. A question that stands alone and is answered is
+        answered exactly as with no history.
 
         Raises:
             QuestionError: the question is empty or not text, ``top_k``/``mode`` are invalid, or
-                ``history`` is not a list of strings.
+                ``history`` is not a list of questions or turn records.
         """
         top_k, mode = check_options(top_k, mode)
         text, notes = clean_question(question)
-        understood = followup.understand(text, followup.check_history(history))
-        if understood != text:
-            understood, more = clean_question(understood)  # the combined question's length cap
-            notes = notes + [n for n in more if n not in notes]
-        answer = self._answer(understood, top_k, mode, notes, also=text if understood != text else None)
-        return replace(answer, question=text, understood=understood)
+        turns = followup.check_history(history)
+        leans = bool(turns) and followup.leans_on_context(text)
+        options = [] if leans else [replace(self._answer(text, top_k, mode, notes), understood=text)]
+        if turns and (leans or options[0].abstained):
+            for reading in followup.readings(text, turns):
+                understood, more = clean_question(reading)  # the reading's length cap
+                answer = self._answer(understood, top_k, mode, notes + [n for n in more if n not in notes],
+                                      also=text, prefer=turns[-1].cited)
+                options.append(replace(answer, understood=understood))
+        if not options:  # nothing in the last turn to read it with
+            options = [replace(self._answer(text, top_k, mode, notes), understood=text)]
+        best = max(options, key=lambda a: (not a.abstained, a.signals.answerable if a.signals else 0.0))
+        return replace(best, question=text)
 
     def _answer(self, text: str, top_k: int, mode: str, notes: list[str], also: str | None = None,
-                hidden: np.ndarray | None = None) -> Answer:
+                hidden: np.ndarray | None = None, prefer: tuple[str, ...] = ()) -> Answer:
         hits, query_vec, sims = self.retrieve(text, top_k, mode, hidden, also)
+        hits = self._with_preferred(hits, prefer)
         return compose(question=text, hits=hits, mode=mode, notes=notes, corpus=self.corpus,
                        query_vec=query_vec, sims=sims, model=self.answer_model,
                        reading=self.read(text, hits))
+
+    def _with_preferred(self, hits: list[Hit], prefer: tuple[str, ...]) -> list[Hit]:
+        """``hits`` with the passages ``prefer`` (the last answer's) among the first
+        PREFER_RANK + 1 when they are not: the likeliest place for a follow-up's answer."""
+        if PREFER_RANK is None or not hits:
+            return hits
+        have = {h.passage.id for h in hits[:PREFER_RANK + 1]}
+        extra = [i for i in prefer if i not in have and i in self._by_id][:1]
+        if not extra:
+            return hits
+        p = self.passages[self._by_id[extra[0]]]
+        rest = [h for h in hits if h.passage.id != p.id]
+        at = min(PREFER_RANK, len(rest))
+        score = rest[at].score if at < len(rest) else rest[-1].score
+        return [*rest[:at], Hit(p, score), *rest[at:]][:len(hits)]
 
     def read(self, text: str, hits: list[Hit]) -> PassageReading:
         """The reader's reading of the top hits for a cleaned question (NOTHING without one)."""

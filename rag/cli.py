@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -80,7 +81,7 @@ def cmd_ask(args) -> int:
 def cmd_chat(args) -> int:
     """A terminal conversation: follow-ups are understood from the earlier questions."""
     from rag.errors import QuestionError
-    from rag.followup import MAX_HISTORY
+    from rag.followup import MAX_HISTORY, turn_of
 
     try:
         import readline  # noqa: F401 - line editing and history for input()
@@ -90,7 +91,7 @@ def cmd_chat(args) -> int:
     interactive = sys.stdin.isatty()
     if interactive:
         print("提问吧（:new 开始新对话，Ctrl-D 退出） / ask away (:new starts a new conversation, Ctrl-D quits)")
-    history: list[str] = []
+    history: list[dict] = []
     while True:
         try:
             line = input("> " if interactive else "")
@@ -111,7 +112,7 @@ def cmd_chat(args) -> int:
             continue
         print_answer(answer)
         print()
-        history = [*history, line][-MAX_HISTORY:]
+        history = [*history, turn_of(answer).to_dict()][-MAX_HISTORY:]
 
 
 def cmd_cite(args) -> int:
@@ -257,13 +258,25 @@ def cmd_eval(args) -> int:
 
 def _eval_dialogues(args) -> int:
     from rag.evaluation import dialogues
+    from rag.evaluation import suite as suites
     from rag.evaluation.corpora import corpus_assistant
 
     if args.squad or args.questions:
         raise RagError("--dialogues scores its own conversations: add only --docs (added to the seed documents)")
     convs = dialogues.load_dialogues(args.dialogues)  # a bad file fails before the model loads
-    a = corpus_assistant(args.docs, _encoder(args), seeds=True) if args.docs else _load(args, asks=True)
-    report = dialogues.run(a, convs)
+    named = sorted({d["suite"] for d in convs if d.get("suite")})
+    if named and args.docs:
+        raise RagError("these conversations name their suites: --docs applies only to a set without 'suite'")
+    specs = {n: suites.load_suite(n) for n in named}  # an unknown suite fails before the model loads
+    encoder = functools.cache(lambda: _encoder(args))
+
+    @functools.cache
+    def assistant_for(name: str | None):
+        if name:
+            return suites.prepare(specs[name], encoder())[0]
+        return corpus_assistant(args.docs, encoder(), seeds=True) if args.docs else _load(args, asks=True)
+
+    report = dialogues.run(assistant_for, convs)
     return _report(args, "dialogues.json", report, dialogues.format_table(report))
 
 

@@ -1,60 +1,127 @@
-"""Follow-up questions: whether a question leans on the conversation before it, and the
-question as understood with that context. Deterministic and visible (no generated text): the
-understood question is the previous question, as understood itself, followed by this one.
+"""Follow-up questions: whether a question leans on the conversation, and the readings of it
+that the conversation allows. Deterministic and visible (no generated text): a reading is the
+question with one antecedent from the last turn put where it points back, or, when nothing
+points back, named as its topic ("关于…，").
 
-"北约的三大核心任务是什么？" then "它的第二项任务是什么？" is understood as
-"北约的三大核心任务是什么；它的第二项任务是什么？"; a question that names its own subject
-("俄罗斯对北约构成什么威胁？") is left alone.
+Antecedents are the noun phrases of the last turn as understood and of its answer (the reader's
+span, else the quote), those the question does not already name. Which reading is meant is not
+decided here: :meth:`rag.Assistant.ask` answers each and keeps the one the documents most
+likely answer (its answerability), so the documents, not a word list, settle what "它" is.
+
+"北约的三大核心任务是什么？" then "它们之间是什么关系？" gives "北约的三大核心任务之间是什么关系？";
+"出口管制由哪个部门负责？" answered "国家出口管制管理部门", then "这个部门可以采取哪些措施？" gives
+"国家出口管制管理部门可以采取哪些措施？".
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from rag.errors import QuestionError
 from rag.question import clean_question
 from rag.text.normalize import CJK
 
-MAX_HISTORY = 4  # earlier questions kept; older ones are dropped
+MAX_HISTORY = 4  # earlier turns kept; older ones are dropped
+MAX_ANTECEDENTS = 3  # readings tried besides the question itself
+MAX_ANSWER_CHARS = 2000  # of an earlier answer kept in the history
+MAX_CITED = 20
 SHORT_CJK = 5  # a Chinese question of at most this many characters (punctuation aside) leans on context
 SHORT_WORDS = 3  # likewise an English question of at most this many words
 # Ellipsis and continuation: 那…呢, 还有呢, 具体有哪些; what about, and?
 _ZH_ELLIPSIS = re.compile(r"^(?:那么?|还有|另外|此外|而且|并且|再)|呢[？?。]?$|^(?:具体)?(?:有)?哪些[？?]?$")
 _EN_ELLIPSIS = re.compile(r"^(?:and|what about|how about|also|what else)\b|^(?:and|why|how|what)\s*\??$", re.I)
-# Pronouns and demonstratives that point back: 它, 其, 他们, 该计划, 这些措施; it, they, this plan
-_ZH_POINTER = re.compile(r"它|(?<![尤极与])其(?![他它中实余])|他们|她们|(?<!应)该(?=[\u4e00-\u9fff])|这|此[项类条]|上述|前者|后者")
-_EN_POINTER = re.compile(r"\b(?:it|its|they|them|their|this|that|these|those|such|he|she|his|her)\b", re.I)
-# Bare why/how: 为什么？ 怎么做？ Why? How?
+# Pronouns and demonstratives that point back (a closed class of the language): 它, 其, 他, 她们,
+# 该计划, 这些措施, 那项任务 (anywhere in the question); it, they, this plan, the two
+_CLASSIFIER = "个些项条种类份位次封部名家批样段款届"
+_ZH_POINTER = re.compile(
+    rf"(?<!其)[它他她]们?(?![国人乡])|(?<![尤极与])其(?![他它中实余])|(?<!应)该(?=[\u4e00-\u9fff])|这|此[{_CLASSIFIER}]|"
+    rf"(?<![那])那(?=[{_CLASSIFIER}边里])|上述|前者|后者|两者")
+_EN_POINTER = re.compile(r"\b(?:it|its|they|them|their|this|that|these|those|such|he|she|his|her|him|both|the two)\b",
+                         re.I)
 # A Chinese question that opens with a modal or auxiliary has dropped its subject ("会和哪些组织合作？")
 _ZH_NO_SUBJECT = re.compile(r"^(?:会(?![议谈员晤见上期场长])|还会|能否|能不能|可以|可不可以|要不要|还要|需要|需不需要|应该|应当|打算|准备)")
+# Bare why/how: 为什么？ 怎么做？ Why? How?
 _BARE = re.compile(r"^(?:为什么|为何|怎么做|怎么办|如何做|如何|怎样|具体怎么做|why|how|how so|why not)[？?]?$", re.I)
+_NOUNISH = ("vn", "an", "eng", "j")  # jieba tags that head or join a noun phrase besides n*
+_MODIFIERS = ("m", "a", "q", "mq", "b")  # numbers, adjectives, classifiers inside one
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WORDS = re.compile(r"[A-Za-z]+")
 _END = "？?。.!！；; "
+# Where a reading puts the antecedent: a pronoun, or a demonstrative with its classifier
+_ZH_SLOT = re.compile(rf"(?<!其)[它他她]们?(?![国人乡])|两者|前者|后者|上述|(?<![尤极与])其(?![他它中实余])|(?:这|该|此)[{_CLASSIFIER}]?|那[{_CLASSIFIER}]")
+_EN_SLOT = re.compile(r"\b(?:(?:this|that|these|those|the two) [a-z]+|the two|both|it|they|them|he|she|him)\b|"
+                      r"\b(?P<own>its|their|his|her)\b", re.I)
+_EN_NAME = re.compile(r"\b(?:[A-Z][\w'-]*|of|the|and|for|on)(?:\s+(?:[A-Z][\w'-]*|of|the|and|for|on))*")
+_EN_QUESTION_WORDS = {"What", "Who", "Which", "When", "Where", "Why", "How", "Does", "Do", "Is", "Are", "Can", "Under",
+                      "In", "And", "The", "Of", "For", "On", "A", "An", "According"}
 
 
-def check_history(history: object) -> list[str]:
-    """The earlier questions as clean strings, oldest first, at most :data:`MAX_HISTORY`.
+@dataclass(frozen=True)
+class Turn:
+    """An earlier turn: the question as asked, as understood, and what answered it."""
+
+    question: str
+    understood: str = ""  # "" or the question: understood alone
+    answer: str = ""  # the answer's span (else its quote); "" when it was "not found"
+    cited: tuple[str, ...] = ()  # ids of the passages the answer quoted
+
+    @property
+    def meant(self) -> str:
+        return self.understood or self.question
+
+    def to_dict(self) -> dict:
+        return {"question": self.question, "understood": self.meant, "answer": self.answer, "cited": list(self.cited)}
+
+
+def turn_of(answer) -> Turn:
+    """The history entry for an :class:`rag.records.Answer`."""
+    said = "" if answer.abstained else (answer.span.text if answer.span else answer.text)
+    return Turn(answer.question, answer.understood, said[:MAX_ANSWER_CHARS],
+                () if answer.abstained else tuple(c.id for c in answer.citations)[:MAX_CITED])
+
+
+def check_history(history: object) -> list[Turn]:
+    """The earlier turns, oldest first, at most :data:`MAX_HISTORY`. Each is a question (a
+    string) or a mapping with ``question`` and, optionally, ``understood``, ``answer`` (text)
+    and ``cited`` (passage ids), as :meth:`Turn.to_dict` writes it.
 
     Raises:
-        QuestionError: ``history`` is not a list (or tuple) of strings.
+        QuestionError: ``history`` is not a list (or tuple) of those.
     """
     if history is None:
         return []
-    if not isinstance(history, list | tuple) or not all(isinstance(h, str) for h in history):
-        raise QuestionError("history must be a list of earlier questions (strings) / 对话历史必须是问题文本的列表")
+    bad = QuestionError("history must be a list of earlier questions (strings, or objects with 'question', "
+                        "'understood', 'answer', 'cited') / 对话历史必须是问题文本或问答记录的列表")
+    if not isinstance(history, list | tuple):
+        raise bad
     out = []
     for h in history[-MAX_HISTORY:]:
+        if isinstance(h, str):
+            h = {"question": h}
+        if not isinstance(h, Mapping) or not isinstance(h.get("question"), str):
+            raise bad
+        understood, answer, cited = h.get("understood") or "", h.get("answer") or "", h.get("cited") or []
+        if (not isinstance(understood, str) or not isinstance(answer, str) or not isinstance(cited, list | tuple)
+                or not all(isinstance(c, str) for c in cited)):
+            raise bad
         try:
-            out.append(clean_question(h)[0])
+            question = clean_question(h["question"])[0]
         except QuestionError:
             continue  # an empty earlier turn carries no context
+        try:
+            understood = clean_question(understood)[0] if understood else ""
+        except QuestionError:
+            understood = ""
+        out.append(Turn(question, understood, answer[:MAX_ANSWER_CHARS], tuple(c[:200] for c in cited[:MAX_CITED])))
     return out
 
 
 def leans_on_context(question: str) -> bool:
-    """Whether the question cannot stand alone: ellipsis, a pronoun pointing back, a bare
-    why/how, a Chinese question opening with a modal (its subject dropped), or a very short question."""
+    """Whether the question cannot stand alone: ellipsis, a pronoun or demonstrative pointing
+    back, a bare why/how, a Chinese question opening with a modal (its subject dropped), or a
+    very short question."""
     q = question.strip()
     if _BARE.match(q):
         return True
@@ -67,13 +134,143 @@ def leans_on_context(question: str) -> bool:
     return len(_WORDS.findall(q)) <= SHORT_WORDS
 
 
-def understand(question: str, history: list[str]) -> str:
-    """The question as understood from the conversation (``question`` itself when it stands
-    alone or there is no history). ``history``: earlier questions, clean, oldest first."""
-    if not history or not leans_on_context(question):
-        return question
-    previous = understand(history[-1], history[:-1])
-    return f"{previous.rstrip(_END)}；{question}"
+def noun_phrases(text: str) -> list[str]:
+    """The noun phrases of ``text`` (none inside another), in order: for Chinese, runs of nouns (with the
+    numbers, adjectives and 的 between them) by jieba's tagger; for English, runs of capitalised
+    words."""
+    if not _CJK.search(text):
+        found = []
+        for m in _EN_NAME.finditer(text):
+            words = m.group(0).split()
+            while words and (words[0] in _EN_QUESTION_WORDS or words[0].islower()):
+                words = words[1:]
+            while words and words[-1].islower():
+                words = words[:-1]
+            if words:
+                found.append(" ".join(words))
+        return _longest_first(found)
+    from rag.text.segment import tagged
+
+    found: list[str] = []
+    run: list[str] = []
+    pending: list[str] = []  # modifiers waiting for a noun: 三项 核心任务, 北约 的 三大 核心任务
+
+    def flush() -> None:
+        if run:
+            found.append("".join(run).strip("的"))
+            run.clear()
+
+    for word, flag in tagged(text):
+        if flag[:1] == "n" or flag in _NOUNISH:
+            run.extend([*pending, word])
+            pending = []
+        elif flag in _MODIFIERS or (word == "的" and run):
+            if len(pending) == 2:
+                flush()
+                pending = pending[1:]
+            pending.append(word)
+        else:
+            flush()
+            pending = []
+    flush()
+    return _longest_first([p for p in found if len(p) >= 2])
+
+
+def _longest_first(phrases: list[str]) -> list[str]:
+    """The phrases not inside a longer one, in their order."""
+    kept = set()
+    for p in sorted(dict.fromkeys(phrases), key=len, reverse=True):
+        if not any(p in q for q in kept):
+            kept.add(p)
+    return [p for p in dict.fromkeys(phrases) if p in kept]
+
+
+def antecedents(question: str, last: Turn) -> list[str]:
+    """What the question may point back to: the phrases of the last turn as understood (at
+    most MAX_ANTECEDENTS - 1), then the first of its answer, that the question does not name."""
+    own = question.lower()
+    asked = [p for p in noun_phrases(last.meant.rstrip(_END)) if p.lower() not in own][:MAX_ANTECEDENTS - 1]
+    said = [p for p in noun_phrases(last.answer) if p.lower() not in own and p not in asked][:1] if last.answer else []
+    return asked + said
+
+
+def reading(question: str, antecedent: str) -> str:
+    """The question with ``antecedent`` where it points back, or named as its topic."""
+    q = question.strip()
+    if _CJK.search(q):
+        m = _ZH_SLOT.search(q) if _ZH_POINTER.search(q) else None
+        if m:
+            after = q[m.end():]
+            if m.group(0)[0] in "这那该此" and after[:1] and after[:1] not in _END + "的":
+                head, rest = _head_noun(after)  # 这个部门可以…: 部门
+                # the antecedent names it (国家出口管制管理部门), or it is the antecedent's (俄罗斯的威胁)
+                after = rest if not head or antecedent.endswith(head[-1]) else f"的{head}{rest}"
+            return f"{q[:m.start()]}{antecedent}{after}"
+        return f"关于{antecedent}，{q.lstrip('那么')}" if q.startswith("那") else f"关于{antecedent}，{q}"
+    m = _EN_SLOT.search(q)
+    if m:
+        said = f"{antecedent}'s" if m.group("own") else antecedent
+        return f"{q[:m.start()]}{said}{q[m.end():]}"
+    return f"{q.rstrip(_END)} ({antecedent})?"
+
+
+def _head_noun(after: str) -> tuple[str, str]:
+    """The noun a demonstrative governs, and what follows it (这个**部门**可以…: 部门, 可以…)."""
+    from rag.text.segment import tagged
+
+    words = tagged(after)
+    k = 0
+    while k < len(words) and k < 2 and (words[k][1][:1] == "n" or words[k][1] == "vn"):
+        k += 1
+    return "".join(w for w, _ in words[:k]), "".join(w for w, _ in words[k:])
+
+
+def swapped(question: str, last: Turn) -> list[str]:
+    """For an ellipsis that names its own subject ("那俄罗斯呢？", "And Russia?"): the last
+    question with one of its phrases replaced by that subject ("北约如何看待俄罗斯？")."""
+    q = question.strip()
+    if not (_ZH_ELLIPSIS.search(q) if _CJK.search(q) else _EN_ELLIPSIS.search(q)):
+        return []
+    own = noun_phrases(q.rstrip(_END))
+    meant = last.meant
+    if not own or len(own[0]) >= len(meant):
+        return []
+    rest = q.replace(own[0], "")
+    if len(_CJK.findall(rest)) > SHORT_CJK - 2 or len(_WORDS.findall(rest)) > SHORT_WORDS - 1:
+        return []  # more than a fragment around the subject: not "那X呢？"
+    return [meant.replace(p, own[0], 1) for p in noun_phrases(meant.rstrip(_END))
+            if p.lower() not in q.lower()][:MAX_ANTECEDENTS - 1]
+
+
+_TOPIC = re.compile(r"^关于(.+?)，")
+_ZH_ASKING = re.compile(r"^(?:那么?|而|又)|(?:吗|呢)?[？?。！!；;\s]*$")
+
+
+def about_last(question: str, last: Turn) -> str:
+    """The question asked about the last turn as a whole: "关于北约将如何维护海上安全，具体怎么做？"
+    (the last question without its question words; a topic it had itself is not carried on)."""
+    core = _TOPIC.sub("", last.meant).strip()
+    if _CJK.search(question):
+        core = _ZH_ASKING.sub("", core).strip() or core
+        return f"关于{core}，{_ZH_ASKING.sub('', question).strip() or question}？"
+    return f"{core.rstrip(_END)} — {question.strip()}"
+
+
+def readings(question: str, history: list[Turn]) -> list[str]:
+    """The question's readings in the conversation, besides the question itself: the last
+    question with this one's subject swapped in (an ellipsis such as "那俄罗斯呢？"), the
+    question with each antecedent of the last turn, and the question about the last turn as a
+    whole ([] without history)."""
+    if not history:
+        return []
+    out: list[str] = []
+    last = history[-1]
+    candidates = [*swapped(question, last), *(reading(question, a) for a in antecedents(question, last)),
+                  about_last(question, last)]
+    for r in candidates:
+        if r != question and r not in out:
+            out.append(r)
+    return out
 
 
 def understood_note(question: str, understood: str) -> str:

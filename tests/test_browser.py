@@ -10,6 +10,7 @@ import pytest
 from gradio.utils import get_upload_folder
 
 from rag import Assistant
+from rag.followup import noun_phrases, turn_of
 from ui import app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -164,7 +165,7 @@ def test_a_follow_up_in_the_chat_shows_how_it_was_understood(app_url):
     expect = sync_api.expect
     url, assistant = app_url
     follow = "它的第二项任务是什么？"
-    expected = assistant.ask(follow, history=[Q])
+    expected = assistant.ask(follow, history=[turn_of(assistant.ask(Q)).to_dict()])  # as the chat keeps it
     assert expected.used_context and not expected.abstained
 
     with sync_api.sync_playwright() as pw:
@@ -191,5 +192,37 @@ def test_a_follow_up_in_the_chat_shows_how_it_was_understood(app_url):
             box.press("Enter")
             expect(chat.locator(".rag-reply")).to_have_count(1)
             assert chat.locator(".rag-understood").count() == 0
+        finally:
+            browser.close()
+
+
+def test_a_third_turn_is_understood_from_the_second_answer(app_url):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    url, assistant = app_url
+    asked = [Q, "第一项任务是什么？", "这项任务需要哪些能力？"]
+    history, answers = [], []
+    for q in asked:
+        answers.append(assistant.ask(q, history=history))
+        history.append(turn_of(answers[-1]).to_dict())
+    second, third = turn_of(answers[1]), answers[2]
+    said_only = [p for p in noun_phrases(second.answer) if p not in asked[0] + asked[1] + second.meant]
+    assert third.used_context and any(p in third.understood for p in said_only)  # from the second answer
+
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1000}, locale="zh-CN")
+            page.set_default_timeout(15_000)
+            page.goto(url)
+            chat = page.locator("#rag-chat")
+            box = page.locator("#rag-question textarea")
+            for n, q in enumerate(asked, 1):
+                box.fill(q)
+                box.press("Enter")
+                expect(chat.locator(".rag-reply")).to_have_count(n)
+            reply = chat.locator(".rag-reply").nth(2)
+            expect(reply.locator(".rag-understood")).to_have_text(f"按上文理解为：{third.understood}")
+            expect(reply).to_contain_text(third.citations[0].label)
         finally:
             browser.close()

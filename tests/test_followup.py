@@ -7,7 +7,18 @@ import numpy as np
 import pytest
 
 from rag import QuestionError
-from rag.followup import MAX_HISTORY, check_history, leans_on_context, understand
+from rag.followup import (
+    MAX_HISTORY,
+    Turn,
+    antecedents,
+    check_history,
+    leans_on_context,
+    noun_phrases,
+    reading,
+    readings,
+    swapped,
+    turn_of,
+)
 
 Q1 = "北约的三大核心任务是什么？"
 
@@ -15,7 +26,9 @@ Q1 = "北约的三大核心任务是什么？"
 @pytest.mark.parametrize("q", ["它的第二项任务是什么？", "那俄罗斯呢？", "还有呢？", "具体有哪些？", "为什么？",
                                "怎么做？", "该计划由谁负责？", "这些措施有哪些？", "有什么处罚？",
                                "What about China?", "And Russia?", "Why?", "How is it funded?",
-                               "Who runs this plan?", "会和哪些组织合作？", "需要提交哪些材料？"])
+                               "Who runs this plan?", "会和哪些组织合作？", "需要提交哪些材料？",
+                               "他在哪一年当选？", "她的职务是什么？", "那项任务的期限是多久？", "北约跟那边有什么合作？",
+                               "What do the two have in common?"])
 def test_follow_ups_are_recognised(q):
     assert leans_on_context(q)
 
@@ -28,19 +41,45 @@ def test_self_contained_questions_stand_alone(q):
     assert not leans_on_context(q)
 
 
-def test_a_follow_up_is_understood_with_the_previous_question_itself_understood():
-    assert understand("它的第二项任务是什么？", [Q1]) == "北约的三大核心任务是什么；它的第二项任务是什么？"
-    assert understand("为什么？", [Q1, "那俄罗斯呢？"]) == "北约的三大核心任务是什么；那俄罗斯呢；为什么？"
-    assert understand("俄罗斯对北约构成什么威胁？", [Q1]) == "俄罗斯对北约构成什么威胁？"
-    assert understand("为什么？", []) == "为什么？"
+def test_the_antecedent_goes_where_the_question_points_back():
+    assert readings("它们之间是什么关系？", [Turn(Q1)])[0] == "北约的三大核心任务之间是什么关系？"
+    # a demonstrative with its noun is replaced whole, by a phrase of the last answer
+    last = Turn("出口管制由哪个部门负责？", answer="国家出口管制管理部门")
+    assert "国家出口管制管理部门可以采取哪些措施？" in readings("这个部门可以采取哪些措施？", [last])
+    # nothing points back: the antecedent is named as the topic
+    assert readings("打算怎么应对？", [Turn(Q1)])[0] == "关于北约的三大核心任务，打算怎么应对？"
+    # and the question about the last turn as a whole, without its question words
+    assert readings("具体有哪些？", [Turn("北约是否认为中国企图掌控某些关键领域？")])[-1] == \
+        "关于北约是否认为中国企图掌控某些关键领域，具体有哪些？"
+    assert readings("Why?", [Turn("How does NATO see climate change?")])[-1] == "How does NATO see climate change — Why?"
+    assert reading("How is it funded?", "the Partnership Action Plan") == "How is the Partnership Action Plan funded?"
+    assert reading("What is its budget?", "NATO") == "What is NATO's budget?"
+    assert readings("为什么？", []) == []
+
+
+def test_an_ellipsis_naming_its_own_subject_swaps_it_into_the_last_question():
+    assert readings("那俄罗斯呢？", [Turn("北约如何看待中国？")])[:2] == ["俄罗斯如何看待中国？", "北约如何看待俄罗斯？"]
+    assert "How does NATO view Russia?" in readings("And Russia?", [Turn("How does NATO view China?")])
+    # a whole question that opens with 那 is no fragment
+    assert not swapped("那北约还愿意和它保持沟通吗？", Turn("北约如何定性俄罗斯联邦构成的威胁？"))
+
+
+def test_antecedents_come_from_the_last_turn_as_understood_and_its_answer():
+    last = Turn("它们之间是什么关系？", understood="北约的三大核心任务之间是什么关系？", answer="互为补充")
+    assert antecedents("为什么？", last)[0] == "北约的三大核心任务"
+    assert antecedents("北约的三大核心任务是什么？", Turn(Q1)) == []  # nothing the question does not name
+    assert noun_phrases("How does NATO view the People's Republic of China?") == ["NATO", "People's Republic of China"]
 
 
 def test_history_is_checked_and_trimmed():
     assert check_history(None) == [] and check_history([]) == []
     long = [f"问题{i}是什么？" for i in range(10)]
-    assert check_history(long) == long[-MAX_HISTORY:]
-    assert check_history(["  ", "北约\x00是什么？"]) == ["北约是什么？"]
-    for bad in ("北约", [1, 2], [None], {"q": "北约"}):
+    assert [t.question for t in check_history(long)] == long[-MAX_HISTORY:]
+    assert check_history(["  ", "北约\x00是什么？"]) == [Turn("北约是什么？")]
+    record = Turn("这个部门负责什么？", "出口管制部门负责什么？", "管理", ("EC-3",))
+    assert check_history([record.to_dict()]) == [record]
+    for bad in ("北约", [1, 2], [None], {"q": "北约"}, [{"q": "北约"}], [{"question": "北约", "cited": "EC-3"}],
+                [{"question": "北约", "answer": 3}]):
         with pytest.raises(QuestionError):
             check_history(bad)
 
@@ -53,14 +92,38 @@ def test_no_history_gives_exactly_todays_answer(fake_assistant):
     assert plain.to_dict()["understood"] == Q1
 
 
-def test_a_follow_up_uses_the_conversation_and_says_so(fake_assistant):
-    a = fake_assistant.ask("它的第二项任务是什么？", history=[Q1])
-    assert a.used_context and a.question == "它的第二项任务是什么？"
-    assert a.understood == "北约的三大核心任务是什么；它的第二项任务是什么？"
+def test_a_follow_up_is_answered_in_its_likeliest_reading_and_says_so(fake_assistant, monkeypatch):
+    tried = []
+    answer = type(fake_assistant)._answer
+
+    def spy(self, text, *args, **kwargs):
+        tried.append(answer(self, text, *args, **kwargs))
+        return tried[-1]
+
+    monkeypatch.setattr(type(fake_assistant), "_answer", spy)
+    a = fake_assistant.ask("这些任务之间是什么关系？", history=[Q1, "北约如何看待俄罗斯？"])
+    assert a.used_context and a.question == "这些任务之间是什么关系？"
+    assert [t.question for t in tried] == readings("这些任务之间是什么关系？", [Turn("北约如何看待俄罗斯？")])
+    assert len(tried) > 1 and a.understood in [t.question for t in tried]
+    assert a.signals.answerable == max(t.signals.answerable for t in tried if not t.abstained)
     assert a.to_dict()["understood"] == a.understood
+    monkeypatch.undo()
     # a new topic in the same conversation is answered as if asked alone
     alone = fake_assistant.ask("俄罗斯对北约构成什么威胁？")
+    assert not alone.abstained
     assert fake_assistant.ask("俄罗斯对北约构成什么威胁？", history=[Q1]) == alone
+
+
+def test_the_last_answers_passage_is_among_a_follow_ups_first_hits(fake_assistant):
+    from rag import assistant as module
+
+    last = fake_assistant.ask(Q1)
+    cited = last.citations[0].id
+    turn = turn_of(last).to_dict()
+    far = fake_assistant.ask("那俄罗斯的威胁呢？")  # asked alone, the passage is not near the top
+    a = fake_assistant.ask("那俄罗斯的威胁呢？", history=[turn])
+    assert cited in [h.passage.id for h in a.hits[:module.PREFER_RANK + 1]]
+    assert len(a.hits) == len(far.hits)
 
 
 def test_a_follow_up_is_searched_with_its_own_words_weighing_more(fake_assistant):

@@ -57,10 +57,8 @@ from ui.handlers import (
     MAX_ID_CHARS,
     MAX_INPUT_CHARS,
     _clean_id,
-    _is_blank,
     ask_json,
     chat_turn,
-    limit_input,
     lookup_html,
     lookup_json,
     toc_choices,
@@ -97,10 +95,9 @@ def build_app(assistant: Assistant | documents.Current, *, concurrency: int = AS
     holder = assistant if isinstance(assistant, documents.Current) else documents.Current(assistant)
 
     def on_ask(question, history, asked, top_k, mode, show_scores):
+        asked = list(asked or [])  # the turns so far; an answered one is appended (later ones may lean on it)
         history, box = chat_turn(holder.current, question, history, top_k, mode, show_scores, asked)
-        if box == "" and not _is_blank(question):  # answered: later questions may lean on it
-            asked = [*(asked or []), limit_input(question)[0]][-MAX_HISTORY:]
-        return history, history, asked, box
+        return history, history, asked[-MAX_HISTORY:], box
 
     def on_clear():  # a new conversation
         return [], [], [], ""
@@ -114,9 +111,10 @@ def build_app(assistant: Assistant | documents.Current, *, concurrency: int = AS
         return passage_id or "", lookup_html(holder.current, passage_id, context)
 
     def api_ask(question: str, top_k: int = DEFAULT_TOP_K, mode: str = "hybrid",
-                history: list[str] | None = None) -> dict:
+                history: list | None = None) -> dict:
         """Answer a question with quoted, cited sentences (Answer.to_dict()); ``history``: the
-        conversation's earlier questions, oldest first (a follow-up is understood from them)."""
+        conversation's earlier turns, oldest first: questions, or records with ``question``,
+        ``understood``, ``answer`` and ``cited`` (a follow-up is understood from them)."""
         try:
             return ask_json(holder.current, question, top_k, mode, history)
         except RagError as e:
@@ -144,7 +142,7 @@ def build_app(assistant: Assistant | documents.Current, *, concurrency: int = AS
                     placeholder="<b>请在下方输入问题</b><br>回答均摘自文件原文，并附出处。",
                 )
                 history = gr.State([])
-                asked = gr.State([])  # the conversation's questions as typed, for follow-ups
+                asked = gr.State([])  # the conversation's turns (question, understood, answer, cited), for follow-ups
                 with gr.Row(equal_height=True):
                     question = gr.Textbox(
                         show_label=False, placeholder="输入问题，按回车提问（最多 2000 字）",

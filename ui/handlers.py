@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import QuestionError, RagError
+from rag.followup import turn_of
 from ui.render import esc, render_answer, render_error, render_hint, render_question, section_path
 
 if TYPE_CHECKING:
@@ -74,8 +75,10 @@ def ask(assistant: Assistant, question: object, top_k: object = DEFAULT_TOP_K,
     strings) like :meth:`Assistant.ask`.
     """
     text, ui_notes = limit_input(question)
-    if isinstance(history, list | tuple):
-        history = [limit_input(h)[0] for h in history]
+    if isinstance(history, list | tuple):  # questions, or turn records (rag.followup.Turn.to_dict)
+        history = [limit_input(h)[0] if isinstance(h, str) else
+                   {**h, "question": limit_input(h["question"])[0]} if isinstance(h, dict) and isinstance(h.get("question"), str)
+                   else h for h in history]
     answer = assistant.ask(text, top_k=_as_int(top_k), mode=mode, history=history)
     return answer, _merge_notes(ui_notes, answer.notes)
 
@@ -119,9 +122,10 @@ def _context(value: object) -> int:
 
 def chat_turn(assistant: Assistant, question: object, history: list[dict] | None,
               top_k: object = DEFAULT_TOP_K, mode: object = "hybrid",
-              show_scores: bool = False, asked: list[str] | None = None) -> tuple[list[dict], str]:
+              show_scores: bool = False, asked: list[dict] | None = None) -> tuple[list[dict], str]:
     """One chat turn: returns the new history (messages with HTML content) and the new textbox value.
-    ``asked``: the conversation's earlier questions as typed (follow-ups are understood from them).
+    ``asked``: the conversation's earlier turns (:meth:`rag.followup.Turn.to_dict`; follow-ups
+    are understood from them); an answered turn is appended to it.
 
     Never raises for user input: empty input gets a prompt, QuestionError/RagError their
     message, anything else a generic apology (the traceback goes to the server log only).
@@ -145,6 +149,8 @@ def chat_turn(assistant: Assistant, question: object, history: list[dict] | None
         history.append({"role": "assistant", "content": render_error(INTERNAL_ERROR)})
         return history, str(shown)
     history.append({"role": "assistant", "content": render_answer(answer, bool(show_scores), notes)})
+    if asked is not None:
+        asked.append(turn_of(answer).to_dict())
     return history, ""
 
 

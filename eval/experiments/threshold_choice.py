@@ -3,10 +3,13 @@
 Retrieves every suite question once (as `rag train` does). For each group left out, the answer
 model is fitted on the others, and its threshold is chosen in one of these ways:
 
-- ``in-sample``: the highest threshold that refuses at most R of each training group's answerable
+- ``per-group``: the highest threshold that refuses at most R of each training group's answerable
   questions, read from the probabilities of the model fitted on those same questions (the rule
   shipped until session 9);
-- ``nested``: the same rule, but each training group's probabilities come from a model fitted
+- ``macro``: the highest threshold whose refusals, averaged over the training groups, are at
+  most R (one group may go over R where another stays under): ``training.choose_threshold``,
+  shipped since session 9;
+- ``nested``: the macro rule, but each training group's probabilities come from a model fitted
   without that group, so the threshold is set on questions the model did not see, as the left-out
   corpus will be.
 
@@ -15,6 +18,10 @@ hand-written and ready-made unanswerable rejected, and the AUCs of the answerabi
 of the reader's P(answerable) alone (answerable against hand-written and against ready-made).
 
     RAG_READER_CACHE=/tmp/r.jsonl .venv/bin/python eval/experiments/threshold_choice.py --refused 0.01 0.02 0.03
+    ... threshold_choice.py --read-more 1      # the reader reads only the top passage
+
+``--read-more N``: the reader reads the top N passages when the first does not answer
+(``rag.answers.reading.READ_MORE``).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import argparse
 
 import numpy as np
 
-from rag.answers import abstain
+from rag.answers import abstain, reading
 from rag.answers.features import QUESTION_FEATURES, quote_row
 from rag.evaluation import suite as suites
 from rag.evaluation import training
@@ -60,6 +67,19 @@ def nested_probabilities(examples, groups: list[str]) -> tuple[np.ndarray, np.nd
     return np.concatenate(ps), np.concatenate(ys), np.concatenate(fs), gs
 
 
+def per_group_threshold(p: np.ndarray, y: np.ndarray, forced: np.ndarray, groups: list[str], r: float) -> float:
+    """The rule shipped until session 9: the highest threshold at which the model refuses at most
+    r of EACH training group's answerable questions."""
+    best = 1.0
+    for g in set(groups):
+        mine = np.array([gg == g for gg in groups]) & y
+        allowed = int(np.floor(r * mine.sum() + 1e-9))
+        free = np.sort(p[mine & ~forced])
+        if len(free):
+            best = min(best, float(free[allowed]) if allowed < len(free) else 1.0)
+    return best
+
+
 def judge(p, forced, right, kinds, reader, threshold: float) -> dict:
     k = np.array(kinds)
     refused = forced | (p < threshold)
@@ -82,10 +102,14 @@ def fmt(v) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--read-more", type=int, default=reading.READ_MORE,
+                    help="passages the reader reads when the first does not answer")
+    ap.add_argument("--suites", nargs="*", help="suites to judge on (default: all)")
     ap.add_argument("--refused", type=float, nargs="+", default=[0.01, 0.02, 0.03],
                     help="largest share of a training group's answerable questions the threshold may refuse")
     args = ap.parse_args()
-    examples = training.collect(suites.suite_names(), SentenceTransformerEncoder(model_name()), progress=lambda m: None)
+    reading.READ_MORE = args.read_more
+    examples = training.collect(args.suites or suites.suite_names(), SentenceTransformerEncoder(model_name()), progress=lambda m: None)
     cols = ("thr", "contains", "ans.ref", "unans", "made", "auc.unans", "auc.made", "rdr.unans", "rdr.made")
     print(f"{'left out':16s}{'rule':10s}{'R':>5s}" + "".join(f"{c:>10s}" for c in cols))
     for left in sorted({e.group for e in examples}):
@@ -101,7 +125,8 @@ def main() -> None:
             scored = rows(model, mine)
             for r in args.refused:
                 training.MAX_REFUSED = r
-                rules = {"in-sample": training.choose_threshold(tp, ty, tf, tg)}
+                rules = {"per-group": per_group_threshold(tp, ty, tf, tg, r),
+                         "macro": training.choose_threshold(tp, ty, tf, tg)}
                 if nested is not None:
                     rules["nested"] = training.choose_threshold(nested[0], nested[1], nested[2], nested[3])
                 for rule, thr in rules.items():

@@ -18,7 +18,12 @@ from pathlib import Path
 
 from rag.records import Hit, Span
 
-READ_PASSAGES = 1  # the reader reads this many top passages (of the 5 whose sentences are candidates)
+READ_FIRST = 1  # the reader always reads this many top passages ...
+# ... and this many when none of those answers (of the 5 whose sentences are candidates). Reading
+# the top 3 then gained CMRC and the seeds some "not found" and cost the laws 0.04 of answers
+# holding the evidence (eval/experiments/threshold_choice.py --read-more 3), and time: 1.
+READ_MORE = 1
+ANSWERS = 0.5  # "answers": the reader's own decision boundary on P(answerable), not a tuned value
 
 
 @dataclass(frozen=True)
@@ -60,21 +65,32 @@ NOTHING = PassageReading((), ())
 
 
 def read_hits(reader, question: str, hits: list[Hit]) -> PassageReading:
-    """The reader's reading of the top READ_PASSAGES hits (NOTHING without a reader)."""
+    """The reader's reading of the top READ_FIRST hits, and of the top READ_MORE when none of
+    the first answers (NOTHING without a reader). The passage ranked first answers most
+    questions, so most are read once; the others (the right passage ranked lower, or no
+    passage that answers) are read further before "not found" is weighed."""
     if reader is None or not hits:
         return NOTHING
+    first = _read(reader, question, [h.passage.text for h in hits[:READ_FIRST]])
+    if max(first[0], default=0.0) >= ANSWERS or len(hits) <= READ_FIRST:
+        return PassageReading(*first)
+    more = _read(reader, question, [h.passage.text for h in hits[READ_FIRST:READ_MORE]])
+    return PassageReading(first[0] + more[0], first[1] + more[1])
+
+
+def _read(reader, question: str, texts: list[str]) -> tuple[tuple[float, ...], tuple[tuple[int, int], ...]]:
+    """P(answers) and best span of each text, from the reading cache when it has them."""
     from rag.models.readerwindows import read
 
-    texts = [h.passage.text for h in hits[:READ_PASSAGES]]
     cache = _cache()
     key = cache.key(getattr(reader, "name", ""), question, texts) if cache else ""
     if cache and key in cache.data:
         probs, spans = cache.data[key]
-        return PassageReading(tuple(probs), tuple(tuple(s) for s in spans))
+        return tuple(probs), tuple(tuple(s) for s in spans)
     r = read(reader, reader.windower, question, texts)
     if cache:
         cache.put(key, (list(r.probabilities), [list(s) for s in r.spans]))
-    return PassageReading(r.probabilities, r.spans)
+    return r.probabilities, r.spans
 
 
 class ReadingCache:

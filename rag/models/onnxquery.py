@@ -122,6 +122,9 @@ def export(model_dir: Path, out_dir: Path, model_id: str) -> None:
 TOKEN_AXES = {0: "batch", 1: "tokens"}
 
 
+_EXPORTING = threading.Lock()
+
+
 def export_graph(module, embeds, mask, path: Path, outputs: dict[str, dict]) -> None:
     """Export a module taking (inputs_embeds, attention_mask) to ONNX at ``path``: batch and
     tokens dynamic, ``outputs`` its output names with their dynamic axes."""
@@ -129,7 +132,9 @@ def export_graph(module, embeds, mask, path: Path, outputs: dict[str, dict]) -> 
 
     import torch
 
-    with warnings.catch_warnings(), torch.no_grad():
+    # torch.onnx.export keeps global state: the query encoder's export and the reader's (warmed
+    # in a thread on a first start) must not run at once ("GLOBALS.in_onnx_export must be False")
+    with _EXPORTING, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(module, (embeds, mask), str(path), input_names=["inputs_embeds", "attention_mask"],
                           output_names=list(outputs), opset_version=17, dynamo=False,

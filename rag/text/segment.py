@@ -61,8 +61,8 @@ YEAR = re.compile(r"(?:19|20)\d\d")
 LATIN = re.compile(r"[A-Za-z]{2}")
 
 
-def names_and_years(text: str) -> list[str]:
-    """Place/person/organisation names (jieba POS tags) and years mentioned in ``text``."""
+def tagged(text: str) -> list[tuple[str, str]]:
+    """``text`` cut into (word, jieba POS tag) pairs, with the shared segmenter's dictionary."""
     jieba_tokenizer()  # makes sure the shared segmenter with the domain dictionary exists
     import jieba.posseg
 
@@ -78,9 +78,14 @@ def names_and_years(text: str) -> list[str]:
             else:
                 tagger.load_word_tag(_segmenter.get_dict_file())
             _pos_tagger = tagger
+    return [(p.word, p.flag) for p in _pos_tagger.cut(text)]
+
+
+def names_and_years(text: str) -> list[str]:
+    """Place/person/organisation names (jieba POS tags) and years mentioned in ``text``."""
     out = []
-    for pair in _pos_tagger.cut(text):
-        word = pair.word.strip()
-        if len(word) >= 2 and pair.flag in NAME_TAGS and word not in GENERIC_NAMES:
+    for word, flag in tagged(text):
+        word = word.strip()
+        if len(word) >= 2 and flag in NAME_TAGS and word not in GENERIC_NAMES:
             out.append(word)
     return out + YEAR.findall(text)
