@@ -339,10 +339,11 @@ class Assistant:
         ``history``: the conversation's earlier turns, oldest first: questions (strings), or
         :meth:`rag.followup.Turn.to_dict` records that also say how each was understood and
         what answered it (:func:`rag.followup.turn_of`). A question that leans on them
-        ("它的第二项任务是什么？", "What about China?") is read with each antecedent the last turn
-        offers (:mod:`rag.followup`), and the reading the documents most likely answer is kept;
-        the answer's ``understood`` says which. A question that stands alone and is answered is
-        answered exactly as with no history.
+        ("它的第二项任务是什么？", "What about China?") is read as a question about the last turn
+        (:mod:`rag.followup`), searched with its own words and the last answer's passage; where
+        it has more than one reading, the one the reader finds likeliest to be answered is kept.
+        The answer's ``understood`` says how it was read. A question that stands alone and is
+        answered is answered exactly as with no history.
 
         Raises:
             QuestionError: the question is empty or not text, ``top_k``/``mode`` are invalid, or
@@ -361,7 +362,7 @@ class Assistant:
                 options.append(replace(answer, understood=understood))
         if not options:  # nothing in the last turn to read it with
             options = [replace(self._answer(text, top_k, mode, notes), understood=text)]
-        best = max(options, key=lambda a: (not a.abstained, a.signals.answerable if a.signals else 0.0))
+        best = max(options, key=_likeliest)  # the first of equals: the question itself, else about the last turn
         return replace(best, question=text)
 
     def _answer(self, text: str, top_k: int, mode: str, notes: list[str], also: str | None = None,
@@ -428,6 +429,15 @@ class Assistant:
         srows, _ = self._sentence_rows(np.asarray(hidden, dtype=np.int64))
         sentence[srows] = -np.inf
         return hits, query_vec, (passage, sentence)
+
+
+def _likeliest(answer: Answer) -> tuple[bool, float]:
+    """How a reading of a question ranks: answered before "not found", then the reader's
+    probability that its top passage answers (the answer model's, without a reader)."""
+    sig = answer.signals
+    if sig is None:
+        return not answer.abstained, 0.0
+    return not answer.abstained, sig.reader if sig.reader >= 0 else sig.answerable
 
 
 def top_indices(scores: np.ndarray, k: int) -> np.ndarray:

@@ -1,16 +1,11 @@
 """Follow-up questions: whether a question leans on the conversation, and the readings of it
-that the conversation allows. Deterministic and visible (no generated text): a reading is the
-question with one antecedent from the last turn put where it points back, or, when nothing
-points back, named as its topic ("关于…，").
-
-Antecedents are the noun phrases of the last turn as understood and of its answer (the reader's
-span, else the quote), those the question does not already name. Which reading is meant is not
-decided here: :meth:`rag.Assistant.ask` answers each and keeps the one the documents most
-likely answer (its answerability), so the documents, not a word list, settle what "它" is.
-
-"北约的三大核心任务是什么？" then "它们之间是什么关系？" gives "北约的三大核心任务之间是什么关系？";
-"出口管制由哪个部门负责？" answered "国家出口管制管理部门", then "这个部门可以采取哪些措施？" gives
-"国家出口管制管理部门可以采取哪些措施？".
+that the conversation allows. Deterministic and visible (no generated text): a follow-up is
+read as a question about the last turn only, as it was understood ("关于北约将如何维护海上安全，
+具体怎么做？"), never as a chain of every earlier question; an ellipsis that names its own
+subject ("那俄罗斯呢？" after "北约如何看待中国？") is also read as the last question with that
+subject swapped in ("北约如何看待俄罗斯？"). :meth:`rag.Assistant.ask` answers each reading and
+keeps the one the reader finds likeliest to be answered, and searches with the follow-up's own
+words and the last answer's passage (docs/design.md, Conversation).
 """
 
 from __future__ import annotations
@@ -24,7 +19,7 @@ from rag.question import clean_question
 from rag.text.normalize import CJK
 
 MAX_HISTORY = 4  # earlier turns kept; older ones are dropped
-MAX_ANTECEDENTS = 3  # readings tried besides the question itself
+MAX_SWAPS = 2  # last questions with the subject swapped in, tried
 MAX_ANSWER_CHARS = 2000  # of an earlier answer kept in the history
 MAX_CITED = 20
 SHORT_CJK = 5  # a Chinese question of at most this many characters (punctuation aside) leans on context
@@ -49,10 +44,6 @@ _MODIFIERS = ("m", "a", "q", "mq", "b")  # numbers, adjectives, classifiers insi
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WORDS = re.compile(r"[A-Za-z]+")
 _END = "？?。.!！；; "
-# Where a reading puts the antecedent: a pronoun, or a demonstrative with its classifier
-_ZH_SLOT = re.compile(rf"(?<!其)[它他她]们?(?![国人乡])|两者|前者|后者|上述|(?<![尤极与])其(?![他它中实余])|(?:这|该|此)[{_CLASSIFIER}]?|那[{_CLASSIFIER}]")
-_EN_SLOT = re.compile(r"\b(?:(?:this|that|these|those|the two) [a-z]+|the two|both|it|they|them|he|she|him)\b|"
-                      r"\b(?P<own>its|their|his|her)\b", re.I)
 _EN_NAME = re.compile(r"\b(?:[A-Z][\w'-]*|of|the|and|for|on)(?:\s+(?:[A-Z][\w'-]*|of|the|and|for|on))*")
 _EN_QUESTION_WORDS = {"What", "Who", "Which", "When", "Where", "Why", "How", "Does", "Do", "Is", "Are", "Can", "Under",
                       "In", "And", "The", "Of", "For", "On", "A", "An", "According"}
@@ -185,46 +176,6 @@ def _longest_first(phrases: list[str]) -> list[str]:
     return [p for p in dict.fromkeys(phrases) if p in kept]
 
 
-def antecedents(question: str, last: Turn) -> list[str]:
-    """What the question may point back to: the phrases of the last turn as understood (at
-    most MAX_ANTECEDENTS - 1), then the first of its answer, that the question does not name."""
-    own = question.lower()
-    asked = [p for p in noun_phrases(last.meant.rstrip(_END)) if p.lower() not in own][:MAX_ANTECEDENTS - 1]
-    said = [p for p in noun_phrases(last.answer) if p.lower() not in own and p not in asked][:1] if last.answer else []
-    return asked + said
-
-
-def reading(question: str, antecedent: str) -> str:
-    """The question with ``antecedent`` where it points back, or named as its topic."""
-    q = question.strip()
-    if _CJK.search(q):
-        m = _ZH_SLOT.search(q) if _ZH_POINTER.search(q) else None
-        if m:
-            after = q[m.end():]
-            if m.group(0)[0] in "这那该此" and after[:1] and after[:1] not in _END + "的":
-                head, rest = _head_noun(after)  # 这个部门可以…: 部门
-                # the antecedent names it (国家出口管制管理部门), or it is the antecedent's (俄罗斯的威胁)
-                after = rest if not head or antecedent.endswith(head[-1]) else f"的{head}{rest}"
-            return f"{q[:m.start()]}{antecedent}{after}"
-        return f"关于{antecedent}，{q.lstrip('那么')}" if q.startswith("那") else f"关于{antecedent}，{q}"
-    m = _EN_SLOT.search(q)
-    if m:
-        said = f"{antecedent}'s" if m.group("own") else antecedent
-        return f"{q[:m.start()]}{said}{q[m.end():]}"
-    return f"{q.rstrip(_END)} ({antecedent})?"
-
-
-def _head_noun(after: str) -> tuple[str, str]:
-    """The noun a demonstrative governs, and what follows it (这个**部门**可以…: 部门, 可以…)."""
-    from rag.text.segment import tagged
-
-    words = tagged(after)
-    k = 0
-    while k < len(words) and k < 2 and (words[k][1][:1] == "n" or words[k][1] == "vn"):
-        k += 1
-    return "".join(w for w, _ in words[:k]), "".join(w for w, _ in words[k:])
-
-
 def swapped(question: str, last: Turn) -> list[str]:
     """For an ellipsis that names its own subject ("那俄罗斯呢？", "And Russia?"): the last
     question with one of its phrases replaced by that subject ("北约如何看待俄罗斯？")."""
@@ -239,7 +190,7 @@ def swapped(question: str, last: Turn) -> list[str]:
     if len(_CJK.findall(rest)) > SHORT_CJK - 2 or len(_WORDS.findall(rest)) > SHORT_WORDS - 1:
         return []  # more than a fragment around the subject: not "那X呢？"
     return [meant.replace(p, own[0], 1) for p in noun_phrases(meant.rstrip(_END))
-            if p.lower() not in q.lower()][:MAX_ANTECEDENTS - 1]
+            if p.lower() not in q.lower()][:MAX_SWAPS]
 
 
 _TOPIC = re.compile(r"^关于(.+?)，")
@@ -257,16 +208,14 @@ def about_last(question: str, last: Turn) -> str:
 
 
 def readings(question: str, history: list[Turn]) -> list[str]:
-    """The question's readings in the conversation, besides the question itself: the last
-    question with this one's subject swapped in (an ellipsis such as "那俄罗斯呢？"), the
-    question with each antecedent of the last turn, and the question about the last turn as a
-    whole ([] without history)."""
+    """The question's readings in the conversation, besides the question itself ([] without
+    history): about the last turn as a whole, and, for an ellipsis that names its own subject
+    ("那俄罗斯呢？"), the last question with that subject swapped in."""
     if not history:
         return []
     out: list[str] = []
     last = history[-1]
-    candidates = [*swapped(question, last), *(reading(question, a) for a in antecedents(question, last)),
-                  about_last(question, last)]
+    candidates = [about_last(question, last), *swapped(question, last)]
     for r in candidates:
         if r != question and r not in out:
             out.append(r)
