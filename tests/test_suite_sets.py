@@ -1,5 +1,5 @@
 """Checks for the generalization suite's hand-written sets (no model): the laws' questions
-(eval/suites/laws/questions/) and the dialogue set (eval/dialogues.jsonl), and that every
+(eval/suites/laws/questions/) the dialogue sets (eval/dialogues.jsonl, eval/dialogues-unseen.jsonl), and that every
 suite in eval/suites/ is well formed (see eval/README.md)."""
 
 from __future__ import annotations
@@ -119,3 +119,37 @@ def test_every_suite_is_well_formed(name):
 
 def test_the_suites_are_the_ones_the_readme_reports():
     assert suite.suite_names() == ["cmrc2018-trial", "laws", "laws-docx", "laws-pdf", "seeds"]
+
+
+@cache
+def unseen_dialogues() -> list[dict]:
+    from rag.evaluation.dialogues import load_dialogues
+
+    return load_dialogues(ROOT / "eval" / "dialogues-unseen.jsonl")
+
+
+@cache
+def cmrc_paragraphs() -> dict[str, str]:
+    data = json.loads((ROOT / "eval" / "suites" / "cmrc2018-trial" / "cmrc2018_trial.json").read_text(encoding="utf-8"))
+    return {p["id"]: squeeze(p["context"]) for article in data["data"] for p in article["paragraphs"]}
+
+
+def test_unseen_dialogue_set_size_and_mix():
+    ds = unseen_dialogues()
+    assert len(ds) >= 60 and len({d["id"] for d in ds}) == len(ds)
+    assert {d["suite"] for d in ds} == {"laws", "cmrc2018-trial", "seeds"}
+    assert 0.65 <= sum(d["kind"] == "followup" for d in ds) / len(ds) <= 0.85
+    assert 0.15 <= sum(d["lang"] == "en" for d in ds) / len(ds) <= 0.3
+    types = Counter(t["type"] for d in ds for t in d["turns"][1:])
+    assert all(types[t] >= 15 for t in ("pronoun", "demonstrative", "ellipsis", "implied", "answer", "switch"))
+
+
+@pytest.mark.parametrize("d", unseen_dialogues(), ids=lambda d: d["id"])
+def test_unseen_dialogue_turns(d):
+    turns = d["turns"]
+    assert turns[0]["type"] == "first" and turns[0]["standalone"] == turns[0]["question"]
+    for t in turns[1:]:
+        assert (t["standalone"] == t["question"]) == (t["type"] == "switch")
+    for t in turns:
+        text = cmrc_paragraphs()[t["doc"]] if d["suite"] == "cmrc2018-trial" else "".join(lines_of(t["doc"]))
+        assert all(squeeze(span) in text for span in t["evidence"]), d["id"]

@@ -1,19 +1,26 @@
-"""Follow-up understanding variants, on a dialogue set (as `rag eval --dialogues` scores it).
+"""How to read a follow-up, on a dialogue set: every candidate reading of every follow-up turn
+is answered, then each way of choosing among them is scored (does the quote hold the evidence).
 
-    .venv/bin/python eval/experiments/followup_variants.py eval/dialogues.jsonl \
+    RAG_READER_CACHE=/tmp/d.jsonl .venv/bin/python eval/experiments/followup_variants.py eval/dialogues.jsonl \
         --docs eval/suites/laws/docs/data-security-law-2021.md eval/suites/laws/docs/foreign-relations-law-2023.md
 
-Variants, each scored on every conversation:
+Each later turn of a follow-up conversation is asked with the history the shipped code builds.
+Its candidate readings:
 
-- ``shipped``: the readings of :mod:`rag.followup`, the likeliest kept, the last answer's passage
-  put second (``rag.assistant.PREFER_RANK = 1``);
-- ``no-prefer``: the same without favouring the last answer's passage;
-- ``prefer-first``: the last answer's passage put first;
-- ``questions-only``: the history holds only the earlier questions (no answer, nothing cited), as
-  a client that sends strings gets it.
+- ``about``: about the last turn only (``rag.followup.about_last``; shipped);
+- ``swap``: the last question with the follow-up's own subject swapped in (shipped, for 那X呢);
+- ``ante``: the follow-up with each noun phrase of the last question and answer put where it
+  points back, or named as its topic ("关于X，…") when nothing points back (not kept);
+- ``chain``: the last question as understood, then this one ("…；…", the form shipped before);
+- ``alone``: the follow-up's own words.
 
-The figures in docs/experiments.md (Conversation) come from this script; it was run on
-eval/dialogues.jsonl only, never on the unseen set.
+Each is searched with the follow-up's own words and the last answer's passage put second, as
+shipped; ``--prefer-rank none`` turns the latter off. A way of choosing takes, among some kinds,
+the answered reading (else any) with the highest answer-model probability (``P``) or reader
+probability (``reader``), the first of equals in the order above. ``oracle`` is the share where any of about/swap/ante holds the evidence.
+
+The figures in docs/experiments.md (Conversation) come from this script, run on
+eval/dialogues.jsonl only (never on the unseen set).
 """
 
 from __future__ import annotations
@@ -22,49 +29,75 @@ import argparse
 from pathlib import Path
 
 from rag import assistant as module
+from rag import followup
 from rag.evaluation import dialogues
-from rag.evaluation import suite as suites
 from rag.evaluation.corpora import corpus_assistant
+from rag.evaluation.evaluate import quote_and_citation
 from rag.models.encoder import SentenceTransformerEncoder, model_name
+from rag.question import clean_question
+
+STRATEGIES = [(("about",), "P"), (("about", "swap"), "reader"), (("about", "swap"), "P"),
+              (("about", "swap", "ante"), "reader"), (("about", "swap", "ante"), "P"), (("ante",), "reader"),
+              (("ante",), "P"), (("chain",), "P"), (("alone",), "P")]
+
+
+def antecedent_readings(question: str, last: followup.Turn) -> list[str]:
+    """The ``ante`` kind: each noun phrase of the last question (two) and answer (one) that the
+    question does not name, where a pronoun or demonstrative points back, else as the topic."""
+    own = question.lower()
+    asked = [p for p in followup.noun_phrases(last.meant.rstrip("？?")) if p.lower() not in own][:2]
+    said = [p for p in followup.noun_phrases(last.answer) if p.lower() not in own][:1] if last.answer else []
+    out = []
+    for a in asked + said:
+        pointer = followup._ZH_POINTER.search(question) if followup.CJK.search(question) else None
+        if pointer:
+            out.append(question[:pointer.start()] + a + question[pointer.end():])
+        elif followup.CJK.search(question):
+            out.append(f"关于{a}，{question}")
+        else:
+            out.append(f"{question.rstrip('?')} ({a})?")
+    return out
+
+
+def candidates(question: str, last: followup.Turn) -> dict[str, list[str]]:
+    return {"about": [followup.about_last(question, last)], "swap": followup.swapped(question, last),
+            "ante": antecedent_readings(question, last), "chain": [f"{last.meant.rstrip('？?。')}；{question}"],
+            "alone": [question]}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dialogues", type=Path)
     ap.add_argument("--docs", nargs="*", default=[], help="documents added to the seed documents")
-    ap.add_argument("--variants", nargs="*", default=["shipped", "no-prefer", "prefer-first", "questions-only"])
+    ap.add_argument("--prefer-rank", default=str(module.PREFER_RANK))
     args = ap.parse_args()
+    module.PREFER_RANK = None if args.prefer_rank == "none" else int(args.prefer_rank)
     convs = dialogues.load_dialogues(args.dialogues)
-    encoder = SentenceTransformerEncoder(model_name())
-    built: dict = {}
-
-    def assistant_for(name):
-        if name not in built:
-            built[name] = (suites.prepare(suites.load_suite(name), encoder)[0] if name
-                           else corpus_assistant(args.docs, encoder, seeds=True))
-        return built[name]
-
-    shipped_rank = module.PREFER_RANK
-    for variant in args.variants:
-        module.PREFER_RANK = {"no-prefer": None, "prefer-first": 0}.get(variant, shipped_rank)
-        ask = assistant_for
-        if variant == "questions-only":
-            def ask(name, _for=assistant_for):
-                return QuestionsOnly(_for(name))
-        report = dialogues.run(ask, convs)
-        print(f"\n== {variant}")
-        print(dialogues.format_table(report))
-    module.PREFER_RANK = shipped_rank
-
-
-class QuestionsOnly:
-    """An assistant whose callers send only the earlier questions."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    def ask(self, question, top_k=5, history=None):
-        return self.inner.ask(question, top_k=top_k, history=[h["question"] for h in history or []])
+    a = corpus_assistant(args.docs, SentenceTransformerEncoder(model_name()), seeds=True)
+    rows = []
+    for d in (d for d in convs if d["kind"] == "followup"):
+        history: list[dict] = []
+        for i, turn in enumerate(d["turns"]):
+            answer = a.ask(turn["question"], history=history)
+            if i:
+                last = followup.check_history(history)[-1]
+                q = clean_question(turn["question"])[0]
+                scored = []
+                for kind, readings in candidates(q, last).items():
+                    for r in readings:
+                        x = a._answer(clean_question(r)[0], 5, "hybrid", [], also=None if kind == "alone" else q,
+                                      prefer=last.cited)
+                        scored.append({"kind": kind, "holds": quote_and_citation(x, turn["evidence"])[0],
+                                       "P": x.signals.answerable, "reader": x.signals.reader, "answered": not x.abstained})
+                rows.append(scored)
+            history.append(followup.turn_of(answer).to_dict())
+    n = len(rows)
+    print(f"{n} follow-up turns; prefer rank {module.PREFER_RANK}")
+    oracle = sum(any(c["holds"] for c in r if c["kind"] in ("about", "swap", "ante")) for r in rows)
+    print(f"oracle (about, swap, ante): {oracle / n:.3f}")
+    for kinds, key in STRATEGIES:
+        held = sum(max((c for c in r if c["kind"] in kinds), key=lambda c: (c["answered"], c[key]))["holds"] for r in rows)
+        print(f"{'+'.join(kinds):18s} by {key:7s} {held / n:.3f}")
 
 
 if __name__ == "__main__":
