@@ -1,5 +1,5 @@
 """Checks for the generalization suite's hand-written sets (no model): the laws' questions
-(eval/suites/laws/questions/) the dialogue sets (eval/dialogues.jsonl, eval/dialogues-unseen.jsonl), and that every
+(eval/suites/laws/questions/), the dialogue sets (eval/dialogues.jsonl, eval/dialogues-unseen.jsonl), and that every
 suite in eval/suites/ is well formed (see eval/README.md)."""
 
 from __future__ import annotations

@@ -4,11 +4,10 @@ Retrieves every suite question once (as `rag train` does). For each group left o
 model is fitted on the others, and its threshold is chosen in one of these ways:
 
 - ``per-group``: the highest threshold that refuses at most R of each training group's answerable
-  questions, read from the probabilities of the model fitted on those same questions (the rule
-  shipped until session 9);
+  questions, read from the probabilities of the model fitted on those same questions
+  (``training.choose_threshold``, shipped);
 - ``macro``: the highest threshold whose refusals, averaged over the training groups, are at
-  most R (one group may go over R where another stays under): ``training.choose_threshold``,
-  shipped since session 9;
+  most R (one group may go over R where another stays under);
 - ``nested``: the macro rule, but each training group's probabilities come from a model fitted
   without that group, so the threshold is set on questions the model did not see, as the left-out
   corpus will be.
@@ -67,16 +66,16 @@ def nested_probabilities(examples, groups: list[str]) -> tuple[np.ndarray, np.nd
     return np.concatenate(ps), np.concatenate(ys), np.concatenate(fs), gs
 
 
-def per_group_threshold(p: np.ndarray, y: np.ndarray, forced: np.ndarray, groups: list[str], r: float) -> float:
-    """The rule shipped until session 9: the highest threshold at which the model refuses at most
-    r of EACH training group's answerable questions."""
-    best = 1.0
-    for g in set(groups):
-        mine = np.array([gg == g for gg in groups]) & y
-        allowed = int(np.floor(r * mine.sum() + 1e-9))
-        free = np.sort(p[mine & ~forced])
-        if len(free):
-            best = min(best, float(free[allowed]) if allowed < len(free) else 1.0)
+def macro_threshold(p: np.ndarray, y: np.ndarray, forced: np.ndarray, groups: list[str], r: float) -> float:
+    """The highest threshold at which the training groups' answerable refused, averaged over the
+    groups, is at most r."""
+    g = np.array(groups)
+    members = [(g == n) & y for n in sorted(set(groups))]
+    best = 0.0
+    for t in np.unique(p[y & ~forced]):  # the refused share only grows with the threshold
+        if np.mean([((p < t) & ~forced)[m].mean() for m in members]) > r + 1e-9:
+            break
+        best = float(t)
     return best
 
 
@@ -111,7 +110,7 @@ def main() -> None:
     reading.READ_MORE = args.read_more
     examples = training.collect(args.suites or suites.suite_names(), SentenceTransformerEncoder(model_name()), progress=lambda m: None)
     cols = ("thr", "contains", "ans.ref", "unans", "made", "auc.unans", "auc.made", "rdr.unans", "rdr.made")
-    print(f"{'left out':16s}{'rule':10s}{'R':>5s}" + "".join(f"{c:>10s}" for c in cols))
+    print(f"{'left out':16s}{'rule':10s}{'R':>6s}" + "".join(f"{c:>10s}" for c in cols))
     for left in sorted({e.group for e in examples}):
         train = [e for e in examples if e.group != left]
         groups = sorted({e.group for e in train})
@@ -125,13 +124,13 @@ def main() -> None:
             scored = rows(model, mine)
             for r in args.refused:
                 training.MAX_REFUSED = r
-                rules = {"per-group": per_group_threshold(tp, ty, tf, tg, r),
-                         "macro": training.choose_threshold(tp, ty, tf, tg)}
+                rules = {"per-group": training.choose_threshold(tp, ty, tf, tg),
+                         "macro": macro_threshold(tp, ty, tf, tg, r)}
                 if nested is not None:
                     rules["nested"] = training.choose_threshold(nested[0], nested[1], nested[2], nested[3])
                 for rule, thr in rules.items():
                     m = judge(*scored, thr)
-                    print(f"{suite:16s}{rule:10s}{r:5.2f}" + "".join(f"{fmt(m[c]):>10s}" for c in cols))
+                    print(f"{suite:16s}{rule:10s}{r:6.3f}" + "".join(f"{fmt(m[c]):>10s}" for c in cols))
 
 
 if __name__ == "__main__":

@@ -216,6 +216,9 @@ def open_session(onnx_path: Path, model_dir: Path, n_threads: int | None = None)
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads() if n_threads is None else n_threads
     so.inter_op_num_threads = 1
+    # No busy-waiting between runs: the query encoder's threads spinning after a question stole
+    # the cores from the reader's session that runs next (reader 53 -> 24 ms, docs/experiments.md)
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.log_severity_level = 3
     result: dict = {}
 
