@@ -258,24 +258,14 @@ def cmd_eval(args) -> int:
 
 def _eval_dialogues(args) -> int:
     from rag.evaluation import dialogues
-    from rag.evaluation import suite as suites
     from rag.evaluation.corpora import corpus_assistant
 
     if args.squad or args.questions:
         raise RagError("--dialogues scores its own conversations: add only --docs (added to the seed documents)")
     convs = dialogues.load_dialogues(args.dialogues)  # a bad file fails before the model loads
-    named = sorted({d["suite"] for d in convs if d.get("suite")})
-    if named and args.docs:
-        raise RagError("these conversations name their suites: --docs applies only to a set without 'suite'")
-    specs = {n: suites.load_suite(n) for n in named}  # an unknown suite fails before the model loads
     encoder = functools.cache(lambda: _encoder(args))
-
-    @functools.cache
-    def assistant_for(name: str | None):
-        if name:
-            return suites.prepare(specs[name], encoder())[0]
-        return corpus_assistant(args.docs, encoder(), seeds=True) if args.docs else _load(args, asks=True)
-
+    assistant_for = dialogues.assistants(convs, bool(args.docs), encoder, lambda: (
+        corpus_assistant(args.docs, encoder(), seeds=True) if args.docs else _load(args, asks=True)))
     report = dialogues.run(assistant_for, convs)
     return _report(args, "dialogues.json", report, dialogues.format_table(report))
 

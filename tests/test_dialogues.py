@@ -50,3 +50,13 @@ def test_each_conversation_is_asked_of_its_suite_and_reported_by_type(tmp_path, 
     assert list(report["by_type"]) == ["pronoun"] and report["by_type"]["pronoun"]["turns"] == 2
     assert [r["suite"] for r in report["rows"]] == ["a", None]
     assert "  pronoun" in dialogues.format_table(report)
+
+
+def test_an_unknown_suite_or_suites_with_docs_fail_before_anything_is_built(tmp_path):
+    convs = dialogues.load_dialogues(write(tmp_path, conversation(suite="no-such-suite")))
+    never = []
+    with pytest.raises(EvalInputError, match="unknown suite 'no-such-suite'"):
+        dialogues.assistants(convs, False, lambda: never.append("encoder"), lambda: never.append("default"))
+    with pytest.raises(EvalInputError, match="--docs applies only"):
+        dialogues.assistants(convs, True, lambda: never.append("encoder"), lambda: never.append("default"))
+    assert never == []

@@ -7,6 +7,7 @@ suite's documents (eval/suites/<suite>), the others over the seed documents."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,6 +62,27 @@ def _score(answer, evidence: Sequence[str]) -> dict:
     contains, cited = quote_and_citation(answer, evidence)
     return {"hit@5": any(relevance([h.passage.text for h in answer.hits[:5]], evidence)),
             "contains": contains, "cited": cited, "refused": answer.abstained}
+
+
+def assistants(dialogues: Sequence[dict], docs: bool, encoder, default):
+    """``assistant_for(suite)`` for :func:`run`: each suite the conversations name, over its
+    documents (built once, on first use), else ``default()`` (the seed documents, with ``docs``).
+
+    Raises:
+        EvalInputError: a suite that does not exist, or suites named as well as ``docs``.
+    """
+    from rag.evaluation import suite as suites
+
+    named = sorted({d["suite"] for d in dialogues if d.get("suite")})
+    if named and docs:
+        raise EvalInputError("these conversations name their suites: --docs applies only to a set without 'suite'")
+    specs = {n: suites.load_suite(n) for n in named}  # an unknown suite fails before the model loads
+
+    @functools.cache
+    def assistant_for(name: str | None):
+        return suites.prepare(specs[name], encoder())[0] if name else default()
+
+    return assistant_for
 
 
 def run(assistant_for, dialogues: Sequence[dict], top_k: int = 5) -> dict:
