@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,21 @@ def test_chat_sources_lookup_upload_and_no_injection(app_url, tmp_path):
             browser.close()
 
 
+@contextmanager
+def chat_page(url: str):
+    """The app's page in headless Chromium (closed afterwards)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1000}, locale="zh-CN")
+            page.set_default_timeout(15_000)
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()
+
+
 def test_a_follow_up_in_the_chat_shows_how_it_was_understood(app_url):
     sync_api = pytest.importorskip("playwright.sync_api")
     expect = sync_api.expect
@@ -168,32 +184,25 @@ def test_a_follow_up_in_the_chat_shows_how_it_was_understood(app_url):
     expected = assistant.ask(follow, history=[turn_of(assistant.ask(Q)).to_dict()])  # as the chat keeps it
     assert expected.used_context and not expected.abstained
 
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 1000}, locale="zh-CN")
-            page.set_default_timeout(15_000)
-            page.goto(url)
-            chat = page.locator("#rag-chat")
-            box = page.locator("#rag-question textarea")
-            box.fill(Q)
-            box.press("Enter")
-            expect(chat.locator(".rag-reply")).to_have_count(1)
-            assert chat.locator(".rag-understood").count() == 0  # a first question stands alone
-            box.fill(follow)
-            box.press("Enter")
-            second = chat.locator(".rag-reply").nth(1)
-            expect(second.locator(".rag-understood")).to_have_text(f"按上文理解为：{expected.understood}")
-            expect(second).to_contain_text(expected.citations[0].label)
-            # 清空对话 starts a new conversation: the same follow-up now stands alone
-            page.get_by_role("button", name="清空对话").click()
-            expect(chat.locator(".rag-reply")).to_have_count(0)
-            box.fill(follow)
-            box.press("Enter")
-            expect(chat.locator(".rag-reply")).to_have_count(1)
-            assert chat.locator(".rag-understood").count() == 0
-        finally:
-            browser.close()
+    with chat_page(url) as page:
+        chat = page.locator("#rag-chat")
+        box = page.locator("#rag-question textarea")
+        box.fill(Q)
+        box.press("Enter")
+        expect(chat.locator(".rag-reply")).to_have_count(1)
+        assert chat.locator(".rag-understood").count() == 0  # a first question stands alone
+        box.fill(follow)
+        box.press("Enter")
+        second = chat.locator(".rag-reply").nth(1)
+        expect(second.locator(".rag-understood")).to_have_text(f"按上文理解为：{expected.understood}")
+        expect(second).to_contain_text(expected.citations[0].label)
+        # 清空对话 starts a new conversation: the same follow-up now stands alone
+        page.get_by_role("button", name="清空对话").click()
+        expect(chat.locator(".rag-reply")).to_have_count(0)
+        box.fill(follow)
+        box.press("Enter")
+        expect(chat.locator(".rag-reply")).to_have_count(1)
+        assert chat.locator(".rag-understood").count() == 0
 
 
 def test_a_third_turn_is_searched_with_the_second_answer(app_url):
@@ -214,24 +223,17 @@ def test_a_third_turn_is_searched_with_the_second_answer(app_url):
     questions_only = assistant.ask(asked[2], history=asked[:2])
     assert cited not in [h.passage.id for h in questions_only.hits[:2]]
 
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 1000}, locale="zh-CN")
-            page.set_default_timeout(15_000)
-            page.goto(url)
-            page.get_by_text("设置", exact=True).click()  # the settings accordion
-            page.get_by_label("显示检索得分").check()
-            chat = page.locator("#rag-chat")
-            box = page.locator("#rag-question textarea")
-            for n, q in enumerate(asked, 1):
-                box.fill(q)
-                box.press("Enter")
-                expect(chat.locator(".rag-reply")).to_have_count(n)
-            reply = chat.locator(".rag-reply").nth(2)
-            expect(reply.locator(".rag-understood")).to_have_text(f"按上文理解为：{third.understood}")
-            ids = reply.locator(".rag-hits .rag-id")
-            expect(ids.nth(0)).to_have_text(first_hits[0])
-            expect(ids.nth(1)).to_have_text(first_hits[1])
-        finally:
-            browser.close()
+    with chat_page(url) as page:
+        page.get_by_text("设置", exact=True).click()  # the settings accordion
+        page.get_by_label("显示检索得分").check()
+        chat = page.locator("#rag-chat")
+        box = page.locator("#rag-question textarea")
+        for n, q in enumerate(asked, 1):
+            box.fill(q)
+            box.press("Enter")
+            expect(chat.locator(".rag-reply")).to_have_count(n)
+        reply = chat.locator(".rag-reply").nth(2)
+        expect(reply.locator(".rag-understood")).to_have_text(f"按上文理解为：{third.understood}")
+        ids = reply.locator(".rag-hits .rag-id")
+        expect(ids.nth(0)).to_have_text(first_hits[0])
+        expect(ids.nth(1)).to_have_text(first_hits[1])
