@@ -211,7 +211,6 @@ def open_session(onnx_path: Path, model_dir: Path, n_threads: int | None = None)
     """(onnxruntime session, ``tokenizers.Tokenizer`` of ``model_dir``): the session loads in a
     thread while the tokenizer parses (onnxruntime releases the GIL)."""
     import onnxruntime as ort
-    from tokenizers import Tokenizer
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads() if n_threads is None else n_threads
@@ -230,11 +229,32 @@ def open_session(onnx_path: Path, model_dir: Path, n_threads: int | None = None)
 
     t = threading.Thread(target=load_session)
     t.start()
-    tokenizer = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+    tokenizer = shared_tokenizer(model_dir)
     t.join()
     if "error" in result:
         raise result["error"]
     return result["session"], tokenizer
+
+
+_tokenizers: dict[str, object] = {}
+_tokenizers_lock = threading.Lock()
+
+
+def shared_tokenizer(model_dir: Path):
+    """One ``tokenizers.Tokenizer`` per tokenizer file and process, without padding or
+    truncation (its users cut their own input and change no setting). Parsing XLM-R's 17 MB
+    tokenizer.json takes ~0.7 s and holds the GIL, and the query encoder and the reader, loading
+    side by side on a first question, read the same file."""
+    from tokenizers import Tokenizer
+
+    path = str((Path(model_dir) / "tokenizer.json").resolve())
+    with _tokenizers_lock:
+        if path not in _tokenizers:
+            tokenizer = Tokenizer.from_file(path)
+            tokenizer.no_padding()
+            tokenizer.no_truncation()
+            _tokenizers[path] = tokenizer
+        return _tokenizers[path]
 
 
 class OnnxQueryModel:
@@ -256,8 +276,7 @@ class OnnxQueryModel:
         tcfg = json.loads(tc.read_text(encoding="utf-8")) if tc.is_file() else {}
         max_len = min(int(max_len), int(tcfg.get("model_max_length") or max_len))
         self.session, self.tokenizer = open_session(onnx_path, model_dir, n_threads)
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(max_len)
+        self.max_len = max_len
         pad = tcfg.get("pad_token")
         pad_id = self.tokenizer.token_to_id(pad) if isinstance(pad, str) else None
         self.pad_id = 0 if pad_id is None else int(pad_id)
@@ -266,7 +285,9 @@ class OnnxQueryModel:
         if not texts:
             return np.zeros((0, 0), np.float32)
         encs = self.tokenizer.encode_batch([self.prompt + t for t in texts])
-        ids, mask = pad_batch([e.ids for e in encs], self.pad_id)
+        # cut as the tokenizer's own truncation would: <s>, the first tokens, </s>
+        n = self.max_len
+        ids, mask = pad_batch([e.ids if len(e.ids) <= n else e.ids[:n - 1] + e.ids[-1:] for e in encs], self.pad_id)
         embeds = np.ascontiguousarray(self.words[ids], dtype=np.float32)
         return self.session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})[0].astype(np.float32)
 

@@ -33,8 +33,10 @@ class Windower:
     def __init__(self, tokenizer, max_tokens: int = MAX_TOKENS, max_question: int = MAX_QUESTION,
                  stride: int = STRIDE):
         self.tok = tokenizer
-        self.tok.no_padding()
-        self.tok.no_truncation()
+        if tokenizer.padding is not None:  # (a shared tokenizer has neither: not changed under its other user)
+            tokenizer.no_padding()
+        if tokenizer.truncation is not None:
+            tokenizer.no_truncation()
         self.bos = tokenizer.token_to_id("<s>")
         self.eos = tokenizer.token_to_id("</s>")
         self.pad = tokenizer.token_to_id("<pad>")
