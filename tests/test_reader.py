@@ -3,6 +3,7 @@ its windows, its training (resumable, seeded) and the shipped weights' metadata.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -95,3 +96,15 @@ def test_shipped_weights_have_their_metadata_and_fit_the_base_model():
     files = readertrain.data_files(readertrain.MRC_DIR)
     if all(p.is_file() for p in files.values()):
         assert meta["data_hash"] == readertrain.data_hash(list(files.values()))
+
+
+def test_going_on_from_committed_weights_takes_up_their_place_in_the_data_and_warms_up_again():
+    cfg = readertrain.Config(warmup=10, epochs=2.0)
+    meta = {"config": dataclasses.asdict(cfg), "steps": 25, "train_seconds": 70}
+    state = readertrain._position_of(meta, cfg, per_epoch=20)
+    assert (state.step, state.epoch, state.batch_in_epoch, state.seconds, state.rewarm_at) == (25, 1, 5, 70.0, 25)
+    assert readertrain._lr_at(25, cfg, 40, state.rewarm_at) < readertrain._lr_at(34, cfg, 40, state.rewarm_at)
+    assert readertrain._lr_at(34, cfg, 40, 25) == readertrain._lr_at(34, cfg, 40, 0)
+    assert readertrain._lr_at(0, cfg, 40) == 0.1 and readertrain._lr_at(9, cfg, 40) == 1.0
+    other = dict(meta, config=dict(meta["config"], layers=cfg.layers + 1))
+    assert readertrain._position_of(other, cfg, per_epoch=20) == readertrain.State()

@@ -64,6 +64,7 @@ class State:
     planned_steps: int = 0
     seconds: float = 0.0
     scores: dict = field(default_factory=dict)
+    rewarm_at: int = 0  # the step the optimiser's moments started from zero (0, or a resume from weights)
 
 
 def train_dir() -> Path:
@@ -188,10 +189,25 @@ def loss_of(net, batch):
     return span + F.binary_cross_entropy_with_logits(na, has)
 
 
-def _lr_at(step: int, cfg: Config, planned: int) -> float:
-    if step < cfg.warmup:
-        return (step + 1) / cfg.warmup
-    return max(0.05, 1 - (step - cfg.warmup) / max(1, planned - cfg.warmup))
+def _lr_at(step: int, cfg: Config, planned: int, rewarm_at: int = 0) -> float:
+    decay = 1.0 if step < cfg.warmup else max(0.05, 1 - (step - cfg.warmup) / max(1, planned - cfg.warmup))
+    return decay * min(1.0, (step - rewarm_at + 1) / cfg.warmup)
+
+
+_SAME_DATA = ("layers", "batch", "seed", "limit", "unanswered_window_share", "made_share")
+
+
+def _position_of(meta: dict, cfg: Config, per_epoch: int) -> State:
+    """Where a run that wrote these committed weights stood, so going on from them sees the
+    batches it would have seen next; the optimiser's moments are not shipped, so its step
+    size warms up again."""
+    done = meta.get("config", {})
+    if any(done.get(k) != getattr(cfg, k) for k in _SAME_DATA):
+        return State()
+    step = int(meta.get("steps", 0))
+    epoch, batch_in_epoch = divmod(step, per_epoch)
+    return State(step=step, epoch=epoch, batch_in_epoch=batch_in_epoch,
+                 seconds=float(meta.get("train_seconds", 0)), rewarm_at=step)
 
 
 def save_checkpoint(net, opt, state: State, cfg: Config, folder: Path) -> None:
@@ -266,15 +282,17 @@ def train(cfg: Config, mrc_dir: Path = MRC_DIR, minutes: float = 0, out: Path | 
     opt = torch.optim.AdamW([{"params": body, "lr": cfg.lr}, {"params": heads, "lr": cfg.head_lr}],
                             weight_decay=0.01)
     state = load_checkpoint(net, opt, folder)
-    if state is None:
-        state = State()
-        if shipped is not None and readermodel.load_delta(net, shipped):
-            print(f"[rag] starting from the committed reader weights ({shipped})", file=sys.stderr)
-    else:
+    from_shipped = state is None and shipped is not None and readermodel.load_delta(net, shipped)
+    if state is not None:
         print(f"[rag] resuming from {folder} at step {state.step}", file=sys.stderr)
     train_ex, held = load_sets(mrc_dir, cfg.limit)
     windows = build_windows(windower, train_ex, cfg)
     per_epoch = math.ceil(len(windows) / cfg.batch)
+    if state is None:
+        state = _position_of(readermodel.shipped_meta(shipped), cfg, per_epoch) if from_shipped else State()
+        if from_shipped:
+            print(f"[rag] starting from the committed reader weights ({shipped}) at step {state.step}",
+                  file=sys.stderr)
     state.planned_steps = int(per_epoch * cfg.epochs)
     print(f"[rag] {len(train_ex)} training questions, {len(windows)} windows, {per_epoch} steps per epoch, "
           f"{state.planned_steps} planned; held out: "
@@ -292,7 +310,7 @@ def train(cfg: Config, mrc_dir: Path = MRC_DIR, minutes: float = 0, out: Path | 
             if time.monotonic() >= deadline:
                 break
             t0 = time.monotonic()
-            scale = _lr_at(state.step, cfg, state.planned_steps)
+            scale = _lr_at(state.step, cfg, state.planned_steps, state.rewarm_at)
             for g, lr in zip(opt.param_groups, base_lrs, strict=True):
                 g["lr"] = lr * scale
             loss = loss_of(net, _tensors(windows, batches[state.batch_in_epoch], windower.pad))
