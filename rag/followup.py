@@ -1,7 +1,8 @@
 """Follow-up questions: whether a question leans on the conversation, and the readings of it
 that the conversation allows. Deterministic and visible (no generated text): a follow-up is
-read as a question about the last turn only, as it was understood ("关于北约将如何维护海上安全，
-具体怎么做？"), never as a chain of every earlier question; an ellipsis that names its own
+read as a question about the last turn as it was understood ("关于北约将如何维护海上安全，
+具体怎么做？"); after another follow-up, about the topic that one was read about and its own
+words, never a chain of every earlier question; an ellipsis that names its own
 subject ("那俄罗斯呢？" after "北约如何看待中国？") is also read as the last question with that
 subject swapped in ("北约如何看待俄罗斯？"). :meth:`rag.Assistant.ask` answers each reading and
 keeps the one the reader finds likeliest to be answered, and searches with the follow-up's own
@@ -190,33 +191,70 @@ def swapped(question: str, last: Turn) -> list[str]:
     if len(_CJK.findall(rest)) > SHORT_CJK - 2 or len(_WORDS.findall(rest)) > SHORT_WORDS - 1:
         return []  # more than a fragment around the subject: not "那X呢？"
     return [meant.replace(p, own[0], 1) for p in noun_phrases(meant.rstrip(_END))
-            if p.lower() not in q.lower()][:MAX_SWAPS]
+            if p.lower() not in q.lower() and own[0].lower() not in p.lower()][:MAX_SWAPS]
 
 
-_TOPIC = re.compile(r"^关于(.+?)，")
-_ZH_ASKING = re.compile(r"^(?:那么?|而|又)|(?:吗|呢)?[？?。！!；;\s]*$")
+_EN_TOPIC = " — "  # "How does NATO see climate change — Why?"
+_ZH_ASKING = re.compile(rf"^(?:那么|那(?![{_CLASSIFIER}边里])|而|又)|(?:吗|呢)?[？?。！!；;\s]*$")
 
 
-def about_last(question: str, last: Turn) -> str:
-    """The question asked about the last turn as a whole: "关于北约将如何维护海上安全，具体怎么做？"
-    (the last question without its question words; a topic it had itself is not carried on)."""
-    core = _TOPIC.sub("", last.meant).strip()
+def split_topic(turn: Turn) -> tuple[str, str]:
+    """A turn as understood, split into the topic it was read about ("" if none: it stood alone,
+    or was read as a whole other question) and the question as asked."""
+    u, q = turn.understood, turn.question
+    if u and u != q:
+        head, tail = ("关于", about(q, "")[2:]) if _CJK.search(q) else ("", about(q, ""))  # around the topic
+        if u.startswith(head) and u.endswith(tail) and len(u) > len(head) + len(tail):
+            return u[len(head):-len(tail)], q
+        return "", u
+    return "", q
+
+
+def about(question: str, subject: str) -> str:
+    """The question asked about ``subject`` (an earlier question, without its question words):
+    "关于北约将如何维护海上安全，具体怎么做？", "How does NATO see climate change — Why?"."""
     if _CJK.search(question):
-        core = _ZH_ASKING.sub("", core).strip() or core
-        return f"关于{core}，{_ZH_ASKING.sub('', question).strip() or question}？"
-    return f"{core.rstrip(_END)} — {question.strip()}"
+        return f"关于{_asked(subject)}，{_asked(question)}？"
+    return f"{_asked(subject)}{_EN_TOPIC}{question.strip()}"
+
+
+def _asked(question: str) -> str:
+    """A question without its question words and marks: the form it takes inside another."""
+    if _CJK.search(question):
+        return _ZH_ASKING.sub("", question).strip() or question
+    return question.strip().rstrip(_END)
+
+
+def subject_of(history: list[Turn]) -> str:
+    """What a follow-up to the last turn is about: that turn as understood, its question words
+    aside. When the last turn was itself read about an earlier one, the subject is the topic
+    it was read about and its own words ("北约如何定性俄罗斯的威胁，北约还愿意和它保持沟通"),
+    the topic cut back to where the run of follow-ups began: never a chain of every earlier
+    question."""
+    topic, own = split_topic(history[-1])
+    if not topic:
+        return _asked(own)
+    sep = "，" if _CJK.search(own) else _EN_TOPIC
+    if len(history) > 1 and split_topic(history[-2])[0]:
+        nested = ("，" if _CJK.search(history[-2].question) else _EN_TOPIC) + _asked(history[-2].question)
+        if topic.endswith(nested) and len(topic) > len(nested):
+            topic = topic[:-len(nested)]
+    return f"{_asked(topic)}{sep}{_asked(own)}"
+
+
+def about_last(question: str, history: list[Turn]) -> str:
+    """The question asked about the last turn: "关于北约将如何维护海上安全，具体怎么做？"."""
+    return about(question, subject_of(history))
 
 
 def readings(question: str, history: list[Turn]) -> list[str]:
     """The question's readings in the conversation, besides the question itself ([] without
-    history): about the last turn as a whole, and, for an ellipsis that names its own subject
-    ("那俄罗斯呢？"), the last question with that subject swapped in."""
+    history): about the last turn (:func:`subject_of`), and, for an ellipsis that names its
+    own subject ("那俄罗斯呢？"), the last question with that subject swapped in."""
     if not history:
         return []
     out: list[str] = []
-    last = history[-1]
-    candidates = [about_last(question, last), *swapped(question, last)]
-    for r in candidates:
+    for r in [about_last(question, history), *swapped(question, history[-1])]:
         if r != question and r not in out:
             out.append(r)
     return out

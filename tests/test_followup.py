@@ -39,15 +39,35 @@ def test_self_contained_questions_stand_alone(q):
     assert not leans_on_context(q)
 
 
-def test_a_follow_up_is_read_about_the_last_turn_alone():
+def test_a_follow_up_is_read_about_the_last_turn_as_understood():
     assert readings("它们之间是什么关系？", [Turn(Q1)]) == ["关于北约的三大核心任务是什么，它们之间是什么关系？"]
-    # the last turn as understood, without its question words or a topic of its own
+    # the last turn as understood (its topic and its own words), without question words
     last = Turn("具体有哪些？", understood="关于北约是否认为中国企图掌控某些关键领域，具体有哪些？")
-    assert readings("那由谁负责？", [Turn(Q1), last]) == ["关于具体有哪些，由谁负责？"]
+    assert readings("那由谁负责？", [Turn(Q1), last]) == ["关于北约是否认为中国企图掌控某些关键领域，具体有哪些，由谁负责？"]
+    assert readings("那封信是谁签署的？", [Turn("秘书长转递了谁的来信？")]) == ["关于秘书长转递了谁的来信，那封信是谁签署的？"]
     assert readings("具体有哪些？", [Turn("北约是否认为中国企图掌控某些关键领域吗？")]) == \
         ["关于北约是否认为中国企图掌控某些关键领域，具体有哪些？"]
     assert readings("Why?", [Turn("How does NATO see climate change?")]) == ["How does NATO see climate change — Why?"]
     assert readings("为什么？", []) == []
+
+
+def test_a_run_of_follow_ups_is_read_about_where_it_began_and_the_last_turn_never_a_chain():
+    history = [Turn("北约如何看待印太地区？")]
+    for q in ["为什么？", "那北约打算怎么做？", "和哪些伙伴？", "目的是什么？"]:
+        understood = readings(q, history)[0]
+        history.append(Turn(q, understood=understood))
+    assert [t.understood for t in history[1:]] == [
+        "关于北约如何看待印太地区，为什么？",
+        "关于北约如何看待印太地区，为什么，北约打算怎么做？",
+        "关于北约如何看待印太地区，北约打算怎么做，和哪些伙伴？",
+        "关于北约如何看待印太地区，和哪些伙伴，目的是什么？"]
+    english = [Turn("How does NATO see climate change?")]
+    for q in ["Why?", "What will it do?", "With whom?"]:
+        english.append(Turn(q, understood=readings(q, english)[0]))
+    assert english[-1].understood == "How does NATO see climate change — What will it do — With whom?"
+    # a turn answered as a whole other question (a swap, or standing alone) starts a new run
+    swapped_in = Turn("那俄罗斯呢？", understood="北约如何看待俄罗斯？")
+    assert readings("为什么？", [Turn("北约如何看待中国？"), swapped_in]) == ["关于北约如何看待俄罗斯，为什么？"]
 
 
 def test_an_ellipsis_naming_its_own_subject_is_also_read_with_it_swapped_in():

@@ -37,6 +37,7 @@ from rag.models.encoder import SentenceTransformerEncoder, model_name
 from rag.question import clean_question
 
 STRATEGIES = [(("about",), "P"), (("about", "swap"), "reader"), (("about", "swap"), "P"),
+              (("own", "swap"), "reader"), (("about", "own", "swap"), "reader"),
               (("about", "swap", "ante"), "reader"), (("about", "swap", "ante"), "P"), (("ante",), "reader"),
               (("ante",), "P"), (("chain",), "P"), (("alone",), "P")]
 
@@ -59,10 +60,12 @@ def antecedent_readings(question: str, last: followup.Turn) -> list[str]:
     return out
 
 
-def candidates(question: str, last: followup.Turn) -> dict[str, list[str]]:
-    return {"about": [followup.about_last(question, last)], "swap": followup.swapped(question, last),
-            "ante": antecedent_readings(question, last), "chain": [f"{last.meant.rstrip('？?。')}；{question}"],
-            "alone": [question]}
+def candidates(question: str, history: list[followup.Turn]) -> dict[str, list[str]]:
+    last = history[-1]
+    own = followup.split_topic(last)[1]
+    return {"about": [followup.about_last(question, history)], "own": [followup.about(question, own)],
+            "swap": followup.swapped(question, last), "ante": antecedent_readings(question, last),
+            "chain": [f"{last.meant.rstrip('？?。')}；{question}"], "alone": [question]}
 
 
 def main() -> None:
@@ -70,6 +73,7 @@ def main() -> None:
     ap.add_argument("dialogues", type=Path)
     ap.add_argument("--docs", nargs="*", default=[], help="documents added to the seed documents")
     ap.add_argument("--prefer-rank", default=str(module.PREFER_RANK))
+    ap.add_argument("--show", nargs=2, metavar=("KIND", "OTHER"), help="list the turns where KIND holds and OTHER not")
     args = ap.parse_args()
     module.PREFER_RANK = None if args.prefer_rank == "none" else int(args.prefer_rank)
     convs = dialogues.load_dialogues(args.dialogues)
@@ -80,21 +84,28 @@ def main() -> None:
         for i, turn in enumerate(d["turns"]):
             answer = a.ask(turn["question"], history=history)
             if i:
-                last = followup.check_history(history)[-1]
+                turns = followup.check_history(history)
+                last = turns[-1]
                 q = clean_question(turn["question"])[0]
                 scored = []
-                for kind, readings in candidates(q, last).items():
+                for kind, readings in candidates(q, turns).items():
                     for r in readings:
                         x = a._answer(clean_question(r)[0], 5, "hybrid", [], also=None if kind == "alone" else q,
                                       prefer=last.cited)
-                        scored.append({"kind": kind, "holds": quote_and_citation(x, turn["evidence"])[0],
+                        scored.append({"kind": kind, "reading": r, "id": f"{d['id']}.{i + 1}", "holds": quote_and_citation(x, turn["evidence"])[0],
                                        "P": x.signals.answerable, "reader": x.signals.reader, "answered": not x.abstained})
                 rows.append(scored)
             history.append(followup.turn_of(answer).to_dict())
     n = len(rows)
+    if args.show:
+        for r in rows:
+            first = {k: next((c for c in r if c["kind"] == k), None) for k in args.show}
+            if all(first.values()) and first[args.show[0]]["holds"] and not first[args.show[1]]["holds"]:
+                print(first[args.show[0]]["id"], *(f"{k}: {c['reading']}" for k, c in first.items()), sep="\n  ")
     print(f"{n} follow-up turns; prefer rank {module.PREFER_RANK}")
-    oracle = sum(any(c["holds"] for c in r if c["kind"] in ("about", "swap", "ante")) for r in rows)
-    print(f"oracle (about, swap, ante): {oracle / n:.3f}")
+    for kinds in (("about", "swap", "ante"), ("about", "own", "swap")):
+        oracle = sum(any(c["holds"] for c in r if c["kind"] in kinds) for r in rows)
+        print(f"oracle ({', '.join(kinds)}): {oracle / n:.3f}")
     for kinds, key in STRATEGIES:
         held = sum(max((c for c in r if c["kind"] in kinds), key=lambda c: (c["answered"], c[key]))["holds"] for r in rows)
         print(f"{'+'.join(kinds):18s} by {key:7s} {held / n:.3f}")
