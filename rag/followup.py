@@ -42,7 +42,6 @@ _ZH_NO_SUBJECT = re.compile(r"^(?:会(?![议谈员晤见上期场长])|还会|�
 _BARE = re.compile(r"^(?:为什么|为何|怎么做|怎么办|如何做|如何|怎样|具体怎么做|why|how|how so|why not)[？?]?$", re.I)
 _NOUNISH = ("vn", "an", "eng", "j")  # jieba tags that head or join a noun phrase besides n*
 _MODIFIERS = ("m", "a", "q", "mq", "b")  # numbers, adjectives, classifiers inside one
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _WORDS = re.compile(r"[A-Za-z]+")
 _END = "？?。.!！；; "
 _EN_NAME = re.compile(r"\b(?:[A-Z][\w'-]*|of|the|and|for|on)(?:\s+(?:[A-Z][\w'-]*|of|the|and|for|on))*")
@@ -117,10 +116,10 @@ def leans_on_context(question: str) -> bool:
     q = question.strip()
     if _BARE.match(q):
         return True
-    if _CJK.search(q):
+    if CJK.search(q):
         if _ZH_ELLIPSIS.search(q) or _ZH_POINTER.search(q) or _ZH_NO_SUBJECT.match(q):
             return True
-        return len(_CJK.findall(q)) <= SHORT_CJK
+        return len(CJK.findall(q)) <= SHORT_CJK
     if _EN_ELLIPSIS.search(q) or _EN_POINTER.search(q):
         return True
     return len(_WORDS.findall(q)) <= SHORT_WORDS
@@ -130,7 +129,7 @@ def noun_phrases(text: str) -> list[str]:
     """The noun phrases of ``text`` (none inside another), in order: for Chinese, runs of nouns (with the
     numbers, adjectives and 的 between them) by jieba's tagger; for English, runs of capitalised
     words."""
-    if not _CJK.search(text):
+    if not CJK.search(text):
         found = []
         for m in _EN_NAME.finditer(text):
             words = m.group(0).split()
@@ -181,14 +180,14 @@ def swapped(question: str, last: Turn) -> list[str]:
     """For an ellipsis that names its own subject ("那俄罗斯呢？", "And Russia?"): the last
     question with one of its phrases replaced by that subject ("北约如何看待俄罗斯？")."""
     q = question.strip()
-    if not (_ZH_ELLIPSIS.search(q) if _CJK.search(q) else _EN_ELLIPSIS.search(q)):
+    if not (_ZH_ELLIPSIS.search(q) if CJK.search(q) else _EN_ELLIPSIS.search(q)):
         return []
     own = noun_phrases(q.rstrip(_END))
     meant = last.meant
     if not own or len(own[0]) >= len(meant):
         return []
     rest = q.replace(own[0], "")
-    if len(_CJK.findall(rest)) > SHORT_CJK - 2 or len(_WORDS.findall(rest)) > SHORT_WORDS - 1:
+    if len(CJK.findall(rest)) > SHORT_CJK - 2 or len(_WORDS.findall(rest)) > SHORT_WORDS - 1:
         return []  # more than a fragment around the subject: not "那X呢？"
     return [meant.replace(p, own[0], 1) for p in noun_phrases(meant.rstrip(_END))
             if p.lower() not in q.lower() and own[0].lower() not in p.lower()][:MAX_SWAPS]
@@ -196,6 +195,9 @@ def swapped(question: str, last: Turn) -> list[str]:
 
 _EN_TOPIC = " — "  # "How does NATO see climate change — Why?"
 _ZH_ASKING = re.compile(rf"^(?:那么|那(?![{_CLASSIFIER}边里])|而|又)|(?:吗|呢)?[？?。！!；;\s]*$")
+# What a question asks for, at its end: dropped when it becomes the subject of another ("关于北约的
+# 三大核心任务，它们之间是什么关系？", not "关于北约的三大核心任务是什么，…")
+_ZH_ASKS_FOR = re.compile(r"(?:分别|具体|主要|都|又)?(?:是什么|是哪些|有哪些|有什么|是谁|是哪个|是哪里|是多少|包括哪些|包括什么)$")
 
 
 def split_topic(turn: Turn) -> tuple[str, str]:
@@ -203,7 +205,7 @@ def split_topic(turn: Turn) -> tuple[str, str]:
     or was read as a whole other question) and the question as asked."""
     u, q = turn.understood, turn.question
     if u and u != q:
-        head, tail = ("关于", about(q, "")[2:]) if _CJK.search(q) else ("", about(q, ""))  # around the topic
+        head, tail = ("关于", about(q, "")[2:]) if CJK.search(q) else ("", about(q, ""))  # around the topic
         if u.startswith(head) and u.endswith(tail) and len(u) > len(head) + len(tail):
             return u[len(head):-len(tail)], q
         return "", u
@@ -213,14 +215,15 @@ def split_topic(turn: Turn) -> tuple[str, str]:
 def about(question: str, subject: str) -> str:
     """The question asked about ``subject`` (an earlier question, without its question words):
     "关于北约将如何维护海上安全，具体怎么做？", "How does NATO see climate change — Why?"."""
-    if _CJK.search(question):
-        return f"关于{_asked(subject)}，{_asked(question)}？"
+    if CJK.search(question):
+        topic = _asked(subject)
+        return f"关于{_ZH_ASKS_FOR.sub('', topic).rstrip('，') or topic}，{_asked(question)}？"
     return f"{_asked(subject)}{_EN_TOPIC}{question.strip()}"
 
 
 def _asked(question: str) -> str:
     """A question without its question words and marks: the form it takes inside another."""
-    if _CJK.search(question):
+    if CJK.search(question):
         return _ZH_ASKING.sub("", question).strip() or question
     return question.strip().rstrip(_END)
 
@@ -234,11 +237,13 @@ def subject_of(history: list[Turn]) -> str:
     topic, own = split_topic(history[-1])
     if not topic:
         return _asked(own)
-    sep = "，" if _CJK.search(own) else _EN_TOPIC
+    sep = "，" if CJK.search(own) else _EN_TOPIC
     if len(history) > 1 and split_topic(history[-2])[0]:
-        nested = ("，" if _CJK.search(history[-2].question) else _EN_TOPIC) + _asked(history[-2].question)
-        if topic.endswith(nested) and len(topic) > len(nested):
-            topic = topic[:-len(nested)]
+        before = _asked(history[-2].question)
+        for nested in (("，" if CJK.search(before) else _EN_TOPIC) + x for x in (before, _ZH_ASKS_FOR.sub("", before))):
+            if topic.endswith(nested) and len(topic) > len(nested):
+                topic = topic[:-len(nested)]
+                break
     return f"{_asked(topic)}{sep}{_asked(own)}"
 
 

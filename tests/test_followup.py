@@ -40,10 +40,10 @@ def test_self_contained_questions_stand_alone(q):
 
 
 def test_a_follow_up_is_read_about_the_last_turn_as_understood():
-    assert readings("它们之间是什么关系？", [Turn(Q1)]) == ["关于北约的三大核心任务是什么，它们之间是什么关系？"]
+    assert readings("它们之间是什么关系？", [Turn(Q1)]) == ["关于北约的三大核心任务，它们之间是什么关系？"]
     # the last turn as understood (its topic and its own words), without question words
     last = Turn("具体有哪些？", understood="关于北约是否认为中国企图掌控某些关键领域，具体有哪些？")
-    assert readings("那由谁负责？", [Turn(Q1), last]) == ["关于北约是否认为中国企图掌控某些关键领域，具体有哪些，由谁负责？"]
+    assert readings("那由谁负责？", [Turn(Q1), last]) == ["关于北约是否认为中国企图掌控某些关键领域，由谁负责？"]
     assert readings("那封信是谁签署的？", [Turn("秘书长转递了谁的来信？")]) == ["关于秘书长转递了谁的来信，那封信是谁签署的？"]
     assert readings("具体有哪些？", [Turn("北约是否认为中国企图掌控某些关键领域吗？")]) == \
         ["关于北约是否认为中国企图掌控某些关键领域，具体有哪些？"]

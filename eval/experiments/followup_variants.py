@@ -26,6 +26,7 @@ eval/dialogues.jsonl only (never on the unseen set).
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from rag import assistant as module
@@ -36,7 +37,8 @@ from rag.evaluation.evaluate import quote_and_citation
 from rag.models.encoder import SentenceTransformerEncoder, model_name
 from rag.question import clean_question
 
-STRATEGIES = [(("about",), "P"), (("about", "swap"), "reader"), (("about", "swap"), "P"),
+ANSWER_CHARS = 200  # of the last answer searched with the follow-up's own words (kind ``ans``)
+STRATEGIES = [(("ans",), "P"), (("ans", "swap"), "reader"), (("about", "ans", "swap"), "reader"),(("about",), "P"), (("about", "swap"), "reader"), (("about", "swap"), "P"),
               (("own", "swap"), "reader"), (("about", "own", "swap"), "reader"),
               (("about", "swap", "ante"), "reader"), (("about", "swap", "ante"), "P"), (("ante",), "reader"),
               (("ante",), "P"), (("chain",), "P"), (("alone",), "P")]
@@ -65,7 +67,7 @@ def candidates(question: str, history: list[followup.Turn]) -> dict[str, list[st
     own = followup.split_topic(last)[1]
     return {"about": [followup.about_last(question, history)], "own": [followup.about(question, own)],
             "swap": followup.swapped(question, last), "ante": antecedent_readings(question, last),
-            "chain": [f"{last.meant.rstrip('？?。')}；{question}"], "alone": [question]}
+            "ans": [followup.about_last(question, history)], "chain": [f"{last.meant.rstrip('？?。')}；{question}"], "alone": [question]}
 
 
 def main() -> None:
@@ -73,6 +75,7 @@ def main() -> None:
     ap.add_argument("dialogues", type=Path)
     ap.add_argument("--docs", nargs="*", default=[], help="documents added to the seed documents")
     ap.add_argument("--prefer-rank", default=str(module.PREFER_RANK))
+    ap.add_argument("--save", type=Path, help="write every scored reading here (JSON)")
     ap.add_argument("--show", nargs=2, metavar=("KIND", "OTHER"), help="list the turns where KIND holds and OTHER not")
     args = ap.parse_args()
     module.PREFER_RANK = None if args.prefer_rank == "none" else int(args.prefer_rank)
@@ -90,13 +93,15 @@ def main() -> None:
                 scored = []
                 for kind, readings in candidates(q, turns).items():
                     for r in readings:
-                        x = a._answer(clean_question(r)[0], 5, "hybrid", [], also=None if kind == "alone" else q,
-                                      prefer=last.cited)
+                        also = {"alone": None, "ans": f"{q} {last.answer[:ANSWER_CHARS]}"}.get(kind, q)
+                        x = a._answer(clean_question(r)[0], 5, "hybrid", [], also=also, prefer=last.cited)
                         scored.append({"kind": kind, "reading": r, "id": f"{d['id']}.{i + 1}", "holds": quote_and_citation(x, turn["evidence"])[0],
-                                       "P": x.signals.answerable, "reader": x.signals.reader, "answered": not x.abstained})
+                                       "P": x.signals.answerable, "repeats": bool(last.answer) and not x.abstained and last.answer in x.text, "reader": x.signals.reader, "answered": not x.abstained})
                 rows.append(scored)
             history.append(followup.turn_of(answer).to_dict())
     n = len(rows)
+    if args.save:
+        args.save.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.show:
         for r in rows:
             first = {k: next((c for c in r if c["kind"] == k), None) for k in args.show}
