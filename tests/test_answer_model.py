@@ -105,6 +105,25 @@ def test_a_span_over_two_sentences_labels_both(fake_assistant):
     assert short_answer.tolist() == [False, True] and elsewhere.tolist() == [False, False]
 
 
+def test_the_sentence_holding_the_readers_span_is_quoted_with_the_models_pick(fake_assistant):
+    from rag.answers.features import candidates
+    from rag.answers.pick import with_span
+    from rag.answers.reading import NOTHING, PassageReading
+    from rag.records import Hit
+
+    a = fake_assistant
+    hits = [Hit(a.lookup("SC2022-4"), 1.0)]
+    first, second = candidates(a.corpus, "北约的核心任务", hits, {}, np.zeros(len(a.sentences.sentences))).sentences
+    a0 = hits[0].passage.text.find(second.text)
+    read = PassageReading((0.9,), ((a0 + 2, a0 + 6),))  # the span lies in the second sentence
+    cands = candidates(a.corpus, "北约的核心任务", hits, {}, np.zeros(len(a.sentences.sentences)), read)
+    assert [s.text for s in with_span(a.corpus, hits, cands, [first])] == [first.text, second.text]
+    assert with_span(a.corpus, hits, cands, [second]) == [second]  # already quoted
+    assert with_span(a.corpus, hits, cands, []) == []  # nothing picked: nothing to add to
+    unread = candidates(a.corpus, "北约的核心任务", hits, {}, np.zeros(len(a.sentences.sentences)), NOTHING)
+    assert with_span(a.corpus, hits, unread, [first]) == [first]
+
+
 def _tiny_suites(root):
     for name, law_questions in (("one", LAW_QUESTIONS), ("two", LAW_QUESTIONS)):
         folder = root / name
