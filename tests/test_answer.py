@@ -141,6 +141,19 @@ def test_a_question_for_a_date_or_number_needs_one_in_the_quote():
     assert missing("德国的国防预算有多少欧元？", "北约已同意为德国提供支助。") == "number"
 
 
+@pytest.mark.parametrize("question, asks", [
+    ("When will the law take effect?", True), ("Since when has it applied?", True),
+    ("Does the law say when it takes effect?", True),  # an embedded question after a verb of saying
+    ("Do soldiers get priority when passing through train stations?", False),
+    ("What must a processor do when a data breach occurs?", False),
+    ("By when must the report be filed?", True), ("Until when is the licence valid?", True),
+])
+def test_when_asks_for_a_date_only_as_a_question_word(question, asks):
+    from rag.answers.answertype import expected
+
+    assert ("date" in expected(question)) is asks
+
+
 def test_the_signals_say_which_kind_of_answer_the_quote_lacks(fake_assistant):
     from rag.answers.answertype import missing
     from rag.evaluation.evaluate import quoted_text
@@ -214,3 +227,4 @@ def test_a_count_is_not_answered_by_a_date():
     assert missing("北约反应部队计划编入多少兵力？", "2004年10月前部署两万人。") == ""
     assert missing("这项任务持续了多少年？", "这项任务持续了二十年。") == ""
     assert missing("这项任务持续了多少个月？", "这项任务持续了6个月。") == ""
+

@@ -15,8 +15,14 @@ from __future__ import annotations
 
 import re
 
+# "when" asks for a date as a question word, not as a conjunction ("priority when passing through …")
+_AUXILIARIES = "does|did|do|will|would|is|was|are|were|can|could|must|should|shall|has|have|had|may|might"
 ASKS = {
-    "date": re.compile(r"什么时候|何时|哪一年|哪年|哪天|哪一天|日期|\bwhen\b|what date|what year|which year", re.I),
+    "date": re.compile(r"什么时候|何时|哪一年|哪年|哪天|哪一天|日期|what date|what year|which year"
+                       r"|^\W*(?:(?:since|until|till|by|from)\s+)?when\b"  # "When …?", "Since when …?"
+                       rf"|\bwhen\s+(?:{_AUXILIARIES})\b"  # "… and when will it …?"
+                       r"|\b(?:says?|states?|specif(?:y|ies)|know|decides?|determines?|tells?|indicates?)\s+when\b",
+                       re.I),
     "number": re.compile(r"多少|百分之几|\bhow (?:many|much)\b", re.I),
     "percent": re.compile(r"百分之几|百分比|\bwhat (?:percent|percentage)\b", re.I),
     "year": re.compile(r"哪一年|哪年|\b(?:what|which) year\b", re.I),
@@ -45,14 +51,16 @@ def expected(question: str) -> tuple[str, ...]:
 CALENDAR = re.compile(r"\d{4}\s*年|\b(?:19|20)\d\d\b|\d{1,2}\s*[月日]|[〇零一二三四五六七八九]{4}年")
 
 
+def has(kind: str, text: str, kinds: tuple[str, ...] = ()) -> bool:
+    """Whether ``text`` holds an answer of ``kind`` (``kinds``: all the question asks for)."""
+    text = CALENDAR.sub(" ", text) if kind == "number" and "date" not in kinds else text
+    return bool(HAS[kind].search(text))
+
+
 def missing(question: str, quote: str) -> str:
     """The first kind of answer the question asks for that ``quote`` does not contain, or ''."""
     kinds = expected(question)
-    for kind in kinds:
-        text = CALENDAR.sub(" ", quote) if kind == "number" and "date" not in kinds else quote
-        if not HAS[kind].search(text):
-            return kind
-    return ""
+    return next((kind for kind in kinds if not has(kind, quote, kinds)), "")
 
 
 def _number(s: str) -> int | None:
