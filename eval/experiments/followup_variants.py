@@ -37,8 +37,9 @@ from rag.evaluation.evaluate import quote_and_citation
 from rag.models.encoder import SentenceTransformerEncoder, model_name
 from rag.question import clean_question
 
+SPAN_CHARS = 30  # a last answer this short (its span) is named in the subject (kind ``said``)
 ANSWER_CHARS = 200  # of the last answer searched with the follow-up's own words (kind ``ans``)
-STRATEGIES = [(("ans",), "P"), (("ans", "swap"), "reader"), (("about", "ans", "swap"), "reader"),(("about",), "P"), (("about", "swap"), "reader"), (("about", "swap"), "P"),
+STRATEGIES = [(("said",), "P"), (("said", "swap"), "reader"), (("about", "said", "swap"), "reader"), (("ans",), "P"), (("ans", "swap"), "reader"), (("about", "ans", "swap"), "reader"),(("about",), "P"), (("about", "swap"), "reader"), (("about", "swap"), "P"),
               (("own", "swap"), "reader"), (("about", "own", "swap"), "reader"),
               (("about", "swap", "ante"), "reader"), (("about", "swap", "ante"), "P"), (("ante",), "reader"),
               (("ante",), "P"), (("chain",), "P"), (("alone",), "P")]
@@ -67,7 +68,10 @@ def candidates(question: str, history: list[followup.Turn]) -> dict[str, list[st
     own = followup.split_topic(last)[1]
     return {"about": [followup.about_last(question, history)], "own": [followup.about(question, own)],
             "swap": followup.swapped(question, last), "ante": antecedent_readings(question, last),
-            "ans": [followup.about_last(question, history)], "chain": [f"{last.meant.rstrip('？?。')}；{question}"], "alone": [question]}
+            "ans": [followup.about_last(question, history)],
+            "said": [followup.about(question, f"{followup.subject_of(history)}（{last.answer}）")
+                     if 0 < len(last.answer) <= SPAN_CHARS else followup.about_last(question, history)],
+            "chain": [f"{last.meant.rstrip('？?。')}；{question}"], "alone": [question]}
 
 
 def main() -> None:
