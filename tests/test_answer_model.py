@@ -117,11 +117,11 @@ def test_the_sentence_holding_the_readers_span_is_quoted_with_the_models_pick(fa
     a0 = hits[0].passage.text.find(second.text)
     read = PassageReading((0.9,), ((a0 + 2, a0 + 6),))  # the span lies in the second sentence
     cands = candidates(a.corpus, "北约的核心任务", hits, {}, np.zeros(len(a.sentences.sentences)), read)
-    assert [s.text for s in with_span(a.corpus, hits, cands, [first])] == [first.text, second.text]
-    assert with_span(a.corpus, hits, cands, [second]) == [second]  # already quoted
-    assert with_span(a.corpus, hits, cands, []) == []  # nothing picked: nothing to add to
+    assert [s.text for s in with_span(cands, [first])] == [first.text, second.text]
+    assert with_span(cands, [second]) == [second]  # already quoted
+    assert with_span(cands, []) == []  # nothing picked: nothing to add to
     unread = candidates(a.corpus, "北约的核心任务", hits, {}, np.zeros(len(a.sentences.sentences)), NOTHING)
-    assert with_span(a.corpus, hits, unread, [first]) == [first]
+    assert with_span(unread, [first]) == [first]
 
 
 def _tiny_suites(root):

@@ -99,7 +99,6 @@ def assess(question: str, hits: list[Hit], corpus: AnswerCorpus, query_vec: np.n
     sig = signals(corpus, question, hits, query_vec, terms, sims)
     cands = candidates(corpus, question, hits, terms, sims[1], reading)
     probabilities = model.sentence.shares(cands.matrix)
-    picked = expand_lists(corpus, with_span(corpus, hits, cands,
-                                            pick_sentences(corpus, question, cands, probabilities, model)))
+    picked = expand_lists(corpus, with_span(cands, pick_sentences(corpus, question, cands, probabilities, model)))
     sig, row = quote_row(corpus, question, sig, cands, probabilities, hits, terms, "".join(s.text for s in picked))
     return replace(sig, answerable=float(model.answerable.probability(row[None, :])[0])), picked

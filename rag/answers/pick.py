@@ -10,10 +10,9 @@ import re
 import numpy as np
 
 from rag.answers.corpus import AnswerCorpus
-from rag.answers.features import Candidates, bigrams
+from rag.answers.features import SENTENCE_FEATURES, Candidates, bigrams
 from rag.answers.model import AnswerModel
 from rag.documents.context import is_list_item
-from rag.records import Hit
 from rag.text.sentences import Sentence
 
 MAX_SENTENCES = 4
@@ -74,18 +73,19 @@ def choose(corpus: AnswerCorpus, question: str, cands: Candidates, probabilities
     return [table.sentences[j] for j in chosen]
 
 
-def with_span(corpus: AnswerCorpus, hits: list[Hit], cands: Candidates, picked: list[Sentence]) -> list[Sentence]:
-    """``picked`` and the sentences holding the reader's best span when the answer model left
-    them out: the two judge differently (the model reads features, the reader reads the text),
-    and quoting both held CMRC's evidence 0.904 of the time against 0.839 for the model's pick
-    alone, left out (eval/experiments/span_quote.py). Grouped as :func:`choose` groups."""
-    span = cands.reading.best_span(hits)
-    if span is None or not picked:
+def with_span(cands: Candidates, picked: list[Sentence]) -> list[Sentence]:
+    """``picked`` and the sentences holding the reader's best span (their ``reader_best``
+    feature) when the answer model left them out: the two judge differently (the model reads
+    features, the reader reads the text), and quoting both held CMRC's evidence 0.904 of the
+    time against 0.839 for the model's pick alone, left out (eval/experiments/span_quote.py).
+    Grouped as :func:`choose` groups."""
+    if not picked or not len(cands.rows):
         return picked
+    holds_span = cands.matrix[:, SENTENCE_FEATURES.index("reader_best")] > 0
     have = {(s.passage_index, s.start) for s in picked}
-    extra = [s for s in cands.sentences
-             if corpus.passages[s.passage_index].id == span.passage_id and s.start < span.end and span.start < s.end
-             and (s.passage_index, s.start) not in have and not any(adds_nothing(s.text, p.text) for p in picked)]
+    extra = [s for s, held in zip(cands.sentences, holds_span, strict=True)
+             if held and (s.passage_index, s.start) not in have
+             and not any(adds_nothing(s.text, p.text) for p in picked)]
     if not extra:
         return picked
     group_rank: dict[int, int] = {}

@@ -199,9 +199,8 @@ def fit_listwise(xs: list[np.ndarray], ys: list[np.ndarray], weights: np.ndarray
 
 
 def quote(ex: Example, probabilities: np.ndarray, keep_ratio: float, floor: float, max_chars: int) -> str:
-    picked = expand_lists(ex.corpus, with_span(ex.corpus, ex.hits, ex.cands,
-                                               choose(ex.corpus, ex.question, ex.cands, probabilities, keep_ratio,
-                                                      floor, max_chars)))
+    picked = expand_lists(ex.corpus, with_span(ex.cands, choose(ex.corpus, ex.question, ex.cands, probabilities,
+                                                                keep_ratio, floor, max_chars)))
     return "".join(s.text for s in picked)
 
 
