@@ -228,3 +228,24 @@ def test_a_count_is_not_answered_by_a_date():
     assert missing("这项任务持续了多少年？", "这项任务持续了二十年。") == ""
     assert missing("这项任务持续了多少个月？", "这项任务持续了6个月。") == ""
 
+
+
+def test_off_topic_sentences_are_taken_in_the_language_of_the_closest_passage():
+    # An English question over Chinese documents is compared across languages on both sides:
+    # against English everyday sentences it would look nearer to everyday talk than the same
+    # question asked in Chinese (docs/design.md, Abstention).
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from rag.answers.abstain import _background
+
+    english_like, chinese_like = np.array([1.0, 0.0], np.float32), np.array([0.6, 0.8], np.float32)
+    corpus = SimpleNamespace(background_vectors=np.stack([english_like, chinese_like]),
+                             background_chinese=np.array([False, True]),
+                             passages=[SimpleNamespace(text="北约的三大核心任务"), SimpleNamespace(text="core tasks")])
+    question = np.array([1.0, 0.0], np.float32)
+    assert _background(corpus, np.array([0.7, 0.1]), question) == pytest.approx(0.6)  # closest passage Chinese
+    assert _background(corpus, np.array([0.1, 0.7]), question) == pytest.approx(1.0)  # closest passage English
+    assert _background(SimpleNamespace(**{**vars(corpus), "background_chinese": None}),
+                       np.array([0.7, 0.1]), question) == pytest.approx(1.0)  # no languages known: all of them

@@ -34,8 +34,7 @@ def signals(corpus: AnswerCorpus, question: str, hits: list[Hit], query_vec: np.
     margin = top - float(corpus.mean_vector @ query_vec) if len(finite_p) else 0.0
     best_sentence = float(finite_s.max()) if len(finite_s) else 0.0
     sentence_margin = best_sentence - float(corpus.sentence_mean_vector @ query_vec) if len(finite_s) else 0.0
-    bg = corpus.background_vectors
-    background = float((bg @ query_vec).max()) if len(bg) else -1.0
+    background = _background(corpus, passage_sims, query_vec)
     lang = language(question)
     unknown = tuple(n for n in names_and_years(question) if not corpus.mentions(n)) if lang == "zh" else ()
     text = "".join(h.passage.text for h in hits[:3])
@@ -49,6 +48,21 @@ def signals(corpus: AnswerCorpus, question: str, hits: list[Hit], query_vec: np.
     cov = coverage(terms, text) if lang == "zh" else 0.0
     return Signals(top, margin, cov, lang, best_sentence, background, unknown,
                    unknown_references=refs, sentence_margin=sentence_margin)
+
+
+def _background(corpus: AnswerCorpus, passage_sims: np.ndarray, query_vec: np.ndarray) -> float:
+    """The question's best cosine with an everyday sentence in the language of the passage it
+    is closest to (all of them when none is of that language). Against sentences of its own
+    language, an English question over Chinese documents would be nearer to everyday talk
+    than a Chinese one asking the same."""
+    bg, chinese = corpus.background_vectors, corpus.background_chinese
+    if not len(bg):
+        return -1.0
+    if chinese is not None and len(passage_sims) and np.isfinite(passage_sims).any():
+        closest = corpus.passages[int(np.argmax(passage_sims))]
+        same = bg[chinese == bool(CJK.search(closest.text))]
+        bg = same if len(same) else bg
+    return float((bg @ query_vec).max())
 
 
 # Refusals that stand whatever the model says. Judged leave-one-corpus-out on the suite

@@ -9,7 +9,8 @@ import numpy as np
 from rag.answers import answertype
 from rag.records import Passage
 from rag.retrieval.lexical import LexicalIndex
-from rag.text.sentences import split_passages
+from rag.text.normalize import CJK
+from rag.text.sentences import background_sentences, split_passages
 
 
 class SentenceTable:
@@ -33,6 +34,12 @@ class AnswerCorpus:
         self.passages = passages
         self.sentences = SentenceTable(passages, sentence_vectors)
         self.background_vectors = background_vectors
+        # Whether each off-topic sentence is Chinese: a question is contrasted with those in the
+        # language of the passage it is closest to, so that an English question over Chinese
+        # documents compares across languages on both sides (None: vectors of another file)
+        lines = background_sentences()
+        self.background_chinese = (np.array([bool(CJK.search(t)) for t in lines])
+                                   if len(lines) == len(background_vectors) else None)
         self.lexical = lexical
         self.by_id = {p.id: i for i, p in enumerate(passages)}  # passage id -> position
         # The question's mean cosine over the corpus is its cosine with this (used by abstention).

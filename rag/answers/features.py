@@ -21,7 +21,7 @@ from rag.records import Hit, Signals
 from rag.text.normalize import CJK
 from rag.text.sentences import Sentence
 
-FEATURES_VERSION = "6"  # part of the training-data hash: bump when a feature changes
+FEATURES_VERSION = "7"  # part of the training-data hash: bump when a feature changes
 CANDIDATE_PASSAGES = 5  # sentences are drawn from this many top passages
 SENTENCE_FEATURES = (
     "cos", "cos_gap", "coverage", "coverage_gap", "bigrams", "bigrams_gap", "passage_rank", "passage_gap",
