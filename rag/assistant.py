@@ -35,6 +35,10 @@ DENSE_SENTENCE_WEIGHT = 0.5  # dense score = mix of passage and best-sentence si
 DENSE_CANDIDATES = 100
 LEXICAL_CANDIDATES = 100
 STATS_SAMPLE = 2_000
+# A question that stands alone is read about the last turn when the reader finds that reading
+# likelier by more than this (an implied subject: "总部设在哪个城市？"); chosen on two dialogue sets
+# (docs/experiments.md, Conversation, session 11)
+CONTEXT_MARGIN = 0.35
 PREFER_RANK: int | None = 1  # a follow-up's search puts the last answer's passage at least this high (0: first)
 # Asked once by warm_up(): a Chinese question loads the query model and jieba's POS tagger, an
 # English one builds the English->Chinese glossary.
@@ -342,8 +346,10 @@ class Assistant:
         ("它的第二项任务是什么？", "What about China?") is read as a question about the last turn
         (:mod:`rag.followup`), searched with its own words and the last answer's passage; where
         it has more than one reading, the one the reader finds likeliest to be answered is kept.
-        The answer's ``understood`` says how it was read. A question that stands alone and is
-        answered is answered exactly as with no history.
+        A question that stands alone is answered as with no history, unless reading it about the
+        last turn makes the reader likelier to find its answer by more than ``CONTEXT_MARGIN``
+        (its subject was implied: "总部设在哪个城市？"). The answer's ``understood`` says how it
+        was read.
 
         Raises:
             QuestionError: the question is empty or not text, ``top_k``/``mode`` are invalid, or
@@ -355,15 +361,26 @@ class Assistant:
         leans = bool(turns) and followup.leans_on_context(text)
         options = [] if leans else [replace(self._answer(text, top_k, mode, notes), understood=text)]
         if turns and (leans or options[0].abstained):
-            for reading in followup.readings(text, turns):
-                understood, more = clean_question(reading)  # the reading's length cap
-                answer = self._answer(understood, top_k, mode, notes + [n for n in more if n not in notes],
-                                      also=text, prefer=turns[-1].cited)
-                options.append(replace(answer, understood=understood))
+            options += [self._in_context(reading, text, turns, top_k, mode, notes)
+                        for reading in followup.readings(text, turns)]
+        elif turns:  # it stands alone and is answered: read about the last turn only when that is much likelier
+            about = followup.about_last(text, turns)
+            if about != text:
+                alone, context = options[0], self._in_context(about, text, turns, top_k, mode, notes)
+                if not context.abstained and _probability(context) > _probability(alone) + CONTEXT_MARGIN:
+                    options = [context]
         if not options:  # nothing in the last turn to read it with
             options = [replace(self._answer(text, top_k, mode, notes), understood=text)]
         best = max(options, key=_likeliest)  # the first of equals: the question itself, else about the last turn
         return replace(best, question=text)
+
+    def _in_context(self, reading: str, text: str, turns: list, top_k: int, mode: str, notes: list[str]) -> Answer:
+        """The answer to one reading of ``text`` in the conversation, searched with the question's
+        own words and the last answer's passage."""
+        understood, more = clean_question(reading)  # the reading's length cap
+        answer = self._answer(understood, top_k, mode, notes + [n for n in more if n not in notes],
+                              also=text, prefer=turns[-1].cited)
+        return replace(answer, understood=understood)
 
     def _answer(self, text: str, top_k: int, mode: str, notes: list[str], also: str | None = None,
                 hidden: np.ndarray | None = None, prefer: tuple[str, ...] = ()) -> Answer:
@@ -432,12 +449,16 @@ class Assistant:
 
 
 def _likeliest(answer: Answer) -> tuple[bool, float]:
-    """How a reading of a question ranks: answered before "not found", then the reader's
-    probability that its top passage answers (the answer model's, without a reader)."""
+    """How a reading of a question ranks: answered before "not found", then :func:`_probability`."""
+    return not answer.abstained, _probability(answer)
+
+
+def _probability(answer: Answer) -> float:
+    """The reader's probability that the answer's top passage answers (the answer model's, without a reader)."""
     sig = answer.signals
     if sig is None:
-        return not answer.abstained, 0.0
-    return not answer.abstained, sig.reader if sig.reader >= 0 else sig.answerable
+        return 0.0
+    return sig.reader if sig.reader >= 0 else sig.answerable
 
 
 def top_indices(scores: np.ndarray, k: int) -> np.ndarray:

@@ -52,6 +52,18 @@ def test_each_conversation_is_asked_of_its_suite_and_reported_by_type(tmp_path, 
     assert "  pronoun" in dialogues.format_table(report)
 
 
+def test_a_typed_switch_is_reported_as_a_switch_wherever_it_comes(tmp_path, fake_assistant):
+    typed = conversation(kind="switch")
+    typed["turns"].append({"question": "反恐伙伴行动计划是什么？", "standalone": "反恐伙伴行动计划是什么？",
+                           "evidence": ["伙伴关系反恐行动计划"], "type": "switch"})
+    untyped = conversation(id="t2", kind="switch")
+    for t in untyped["turns"]:
+        del t["type"]
+    report = dialogues.run(lambda name: fake_assistant, dialogues.load_dialogues(write(tmp_path, typed, untyped)))
+    # typed: the pronoun turn is a follow-up and the third turn the switch; untyped: the second turn
+    assert [r["kind"] for r in report["rows"]] == ["followup", "switch", "switch"]
+
+
 def test_an_unknown_suite_or_suites_with_docs_fail_before_anything_is_built(tmp_path):
     convs = dialogues.load_dialogues(write(tmp_path, conversation(suite="no-such-suite")))
     never = []

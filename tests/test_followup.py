@@ -1,5 +1,6 @@
 """Follow-up questions: which lean on the conversation, how they are understood, and that a
-question with no history, or one that stands alone, is answered exactly as before."""
+question with no history is answered exactly as before (one that stands alone too, unless its
+reading about the last turn is much likelier)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rag import QuestionError
 from rag.followup import (
     MAX_HISTORY,
     Turn,
+    about_last,
     check_history,
     leans_on_context,
     noun_phrases,
@@ -122,6 +124,19 @@ def test_a_follow_up_is_answered_in_its_likeliest_reading_and_says_so(fake_assis
     alone = fake_assistant.ask("俄罗斯对北约构成什么威胁？")
     assert not alone.abstained
     assert fake_assistant.ask("俄罗斯对北约构成什么威胁？", history=[Q1]) == alone
+
+
+def test_a_question_that_stands_alone_is_read_in_context_only_when_much_likelier(fake_assistant, monkeypatch):
+    from rag import assistant as module
+
+    question = "总部设在哪个城市？"  # no word points back, but its subject is the last turn's
+    assert not leans_on_context(question)
+    alone = fake_assistant.ask(question)
+    monkeypatch.setattr(module, "CONTEXT_MARGIN", 2.0)  # no probability beats the plain reading by 2
+    assert fake_assistant.ask(question, history=[Q1]) == alone
+    monkeypatch.setattr(module, "CONTEXT_MARGIN", -2.0)  # any answered reading in context does
+    a = fake_assistant.ask(question, history=[Q1])
+    assert a.used_context and a.understood == about_last(question, [Turn(Q1)]) and a.question == question
 
 
 def test_the_last_answers_passage_is_among_a_follow_ups_first_hits(fake_assistant):

@@ -144,6 +144,35 @@ def test_unseen_dialogue_set_size_and_mix():
     assert all(types[t] >= 15 for t in ("pronoun", "demonstrative", "ellipsis", "implied", "answer", "switch"))
 
 
+@cache
+def dev_dialogues() -> list[dict]:
+    from rag.evaluation.dialogues import load_dialogues
+
+    return load_dialogues(ROOT / "eval" / "dialogues-dev.jsonl")
+
+
+def test_dev_dialogue_set_size_and_mix():
+    ds = dev_dialogues()
+    assert len(ds) >= 60 and len({d["id"] for d in ds}) == len(ds)
+    assert not {d["id"] for d in ds} & {d["id"] for d in unseen_dialogues()}
+    assert {d["suite"] for d in ds} == {"laws", "cmrc2018-trial", "seeds"}
+    assert 0.65 <= sum(d["kind"] == "followup" for d in ds) / len(ds) <= 0.85
+    assert 0.15 <= sum(d["lang"] == "en" for d in ds) / len(ds) <= 0.3
+    types = Counter(t["type"] for d in ds for t in d["turns"][1:])
+    assert all(types[t] >= 15 for t in ("pronoun", "demonstrative", "ellipsis", "implied", "answer", "switch"))
+
+
+@pytest.mark.parametrize("d", dev_dialogues(), ids=lambda d: d["id"])
+def test_dev_dialogue_turns(d):
+    turns = d["turns"]
+    assert turns[0]["type"] == "first" and turns[0]["standalone"] == turns[0]["question"]
+    assert all(t["type"] != "first" for t in turns[1:])
+    assert (d["kind"] == "switch") == any(t["type"] == "switch" for t in turns)
+    for t in turns:
+        text = cmrc_paragraphs()[t["doc"]] if d["suite"] == "cmrc2018-trial" else "".join(lines_of(t["doc"]))
+        assert all(squeeze(span) in text for span in t["evidence"]), d["id"]
+
+
 @pytest.mark.parametrize("d", unseen_dialogues(), ids=lambda d: d["id"])
 def test_unseen_dialogue_turns(d):
     turns = d["turns"]

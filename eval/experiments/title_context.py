@@ -42,9 +42,9 @@ def titled(passages, which: str) -> list[bool]:
 
 def twin(a: Assistant, which: str, bm25: bool) -> Assistant:
     flags = titled(a.passages, which)
-    texts = [f"{p.doc_title}\n{t}" if f else t for p, t, f in zip(a.passages, embedding_texts(a.passages), flags)]
+    texts = [f"{p.doc_title}\n{t}" if f else t for p, t, f in zip(a.passages, embedding_texts(a.passages), flags, strict=True)]
     vectors = a.encoder.encode_passages(texts)
-    lexical = (LexicalIndex([replace(p, text=f"{p.doc_title} {p.text}") if f else p for p, f in zip(a.passages, flags)])
+    lexical = (LexicalIndex([replace(p, text=f"{p.doc_title} {p.text}") if f else p for p, f in zip(a.passages, flags, strict=True)])
                if bm25 else a.lexical)
     out = Assistant(DenseIndex(a.passages, make_faiss_index(vectors), {}), a.encoder, a.sentences.vectors,
                     a.background_vectors, lexical=lexical)

@@ -100,7 +100,7 @@ def run(assistant_for, dialogues: Sequence[dict], top_k: int = 5) -> dict:
                 first_same += answer.text == plain.text and answer.hits == plain.hits
             else:
                 alone = assistant.ask(turn["standalone"], top_k=top_k)
-                kind = d["kind"] if (d["kind"] == "followup" or i == 1) else "followup"
+                kind = _kind(d, i, turn)
                 rows.append({"id": f"{d['id']}.{i + 1}", "kind": kind, "type": turn.get("type"),
                              "suite": d.get("suite"), "question": turn["question"], "understood": answer.understood,
                              "in_context": _score(answer, turn["evidence"]),
@@ -110,6 +110,14 @@ def run(assistant_for, dialogues: Sequence[dict], top_k: int = 5) -> dict:
     return {"conversations": len(dialogues), "first_turns_unchanged": first_same / (len(dialogues) or 1),
             "by_kind": {k: _summary([r for r in rows if r["kind"] == k]) for k in KINDS if any(r["kind"] == k for r in rows)},
             "by_type": by_type, "rows": rows}
+
+
+def _kind(d: dict, i: int, turn: dict) -> str:
+    """A later turn is a switch when typed so; untyped, when it is the second turn of a switch
+    conversation. Every other later turn is a follow-up."""
+    if "type" in turn:
+        return "switch" if turn["type"] == "switch" else "followup"
+    return "switch" if d["kind"] == "switch" and i == 1 else "followup"
 
 
 def _summary(part: list[dict]) -> dict:
