@@ -194,10 +194,10 @@ def answered(args, convs: list[dict]) -> list[list[dict]]:
     return rows
 
 
-def shipped_choice(row: list[dict]) -> dict:
-    """What ``ask`` keeps: a question that leans on the conversation, its likeliest reading
-    (about the last turn, or the subject swapped in); one that does not, itself unless it gets
-    "not found"."""
+def alone_choice(row: list[dict]) -> dict:
+    """What ``ask`` kept before session 11: a question that leans on the conversation, its
+    likeliest reading (about the last turn, or the subject swapped in); one that does not,
+    itself unless it gets "not found"."""
     plain = next(c for c in row if c["kind"] == "plain")
     if not row[0]["leans"] and plain["answered"]:
         return plain
@@ -209,7 +209,7 @@ def in_context_choice(row: list[dict], margin: float, key: str = "reader") -> di
     conversation keeps its plain reading unless the reading about the last turn is answered
     and its ``key`` probability beats the plain one's by more than ``margin``."""
     if row[0]["leans"]:
-        return shipped_choice(row)
+        return alone_choice(row)
     plain = next(c for c in row if c["kind"] == "plain")
     about = next(c for c in row if c["kind"] == "about")
     if about["answered"] and (not plain["answered"] or about[key] > plain[key] + margin):
@@ -244,7 +244,7 @@ def main() -> None:
         print(f"oracle ({', '.join(kinds)}): {oracle / n:.3f}")
     switches = [r for r in every if r[0]["switch"]]
     print(f"{len(switches)} topic switches; {sum(not r[0]['leans'] for r in rows)} follow-ups that do not lean by the word rules")
-    for label, choose in [("shipped", shipped_choice),
+    for label, choose in [("alone unless not found", alone_choice),
                           *[(f"in context, reader +{m}", functools.partial(in_context_choice, margin=m))
                             for m in (0.0, 0.1, 0.2, 0.3, 0.35, 0.4, 0.5)],
                           *[(f"in context, P +{m}", functools.partial(in_context_choice, margin=m, key="P"))

@@ -46,9 +46,8 @@ def twin(a: Assistant, which: str, bm25: bool) -> Assistant:
     vectors = a.encoder.encode_passages(texts)
     lexical = (LexicalIndex([replace(p, text=f"{p.doc_title} {p.text}") if f else p for p, f in zip(a.passages, flags, strict=True)])
                if bm25 else a.lexical)
-    out = Assistant(DenseIndex(a.passages, make_faiss_index(vectors), {}), a.encoder, a.sentences.vectors,
-                    a.background_vectors, lexical=lexical)
-    return out
+    return Assistant(DenseIndex(a.passages, make_faiss_index(vectors), {}), a.encoder, a.sentences.vectors,
+                     a.background_vectors, lexical=lexical)
 
 
 def scores(a: Assistant, questions: list[dict]) -> dict:
