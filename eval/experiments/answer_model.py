@@ -9,7 +9,10 @@ first sentence that holds the evidence ranks among the candidates (top 1 / top 3
     .venv/bin/python eval/experiments/answer_model.py --rules unknown_references off_topic missing_answer
 
 `--rules` sets which refusals stand whatever the model says (rag.answers.abstain.RULES);
-`--handwritten-share` the weight of hand-written unanswerable questions against ready-made ones.
+`--handwritten-share` the weight of hand-written unanswerable questions against ready-made ones;
+`--max-mean-chars` the longest mean answer each training group may get when the quoting settings
+are fitted, and `--quote-tolerance` how close to the best contains a shorter setting may come and
+be kept (several values: one table each, the questions retrieved once).
 The numbers in docs/experiments.md ("Learned answer model") come from this script.
 """
 
@@ -57,23 +60,44 @@ def judge(model, examples) -> dict:
     return out
 
 
+_fit_quoting = training.fit_quoting
+
+
+def shortest_within(tolerance: float):
+    """``training.fit_quoting``, keeping the allowed setting with the shortest mean quote among
+    those within ``tolerance`` of the best contains (0: as shipped)."""
+    def fit_quoting(answerable, probs):
+        best, grid = _fit_quoting(answerable, probs)
+        near = [r for r in grid if r["allowed"] and r["contains"] >= best["contains"] - tolerance]
+        return (min(near, key=lambda r: r["mean_chars"]) if tolerance > 0 and near else best), grid
+    return fit_quoting
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rules", nargs="*", default=list(abstain.RULES))
     ap.add_argument("--handwritten-share", type=float, default=training.HANDWRITTEN_SHARE,
                     help="share of the unanswerable side's weight on hand-written questions")
+    ap.add_argument("--max-mean-chars", type=int, nargs="+", default=[training.MAX_MEAN_CHARS],
+                    help="longest mean answer a training group may get while fitting the quoting settings")
+    ap.add_argument("--quote-tolerance", type=float, nargs="+", default=[0.0],
+                    help="quoting settings within this much of the best contains count as equal (shortest kept)")
     args = ap.parse_args()
     abstain.RULES = tuple(args.rules)
     training.HANDWRITTEN_SHARE = args.handwritten_share
     examples = training.collect(suites.suite_names(), SentenceTransformerEncoder(model_name()), progress=lambda m: None)
-    print(f"rules: {', '.join(abstain.RULES) or '(none)'}; hand-written share {training.HANDWRITTEN_SHARE}")
-    print(f"{'corpus':16s}{'contains':>9s}{'chars':>7s}{'ans.ref':>8s}{'unans':>7s}{'made':>7s}{'top1':>7s}{'top3':>7s}")
-    for group in sorted({e.group for e in examples}):
-        model, _ = training.fit([e for e in examples if e.group != group], f"without-{group}")
-        for name, m in judge(model, [e for e in examples if e.group == group]).items():
-            una = "—" if m["unans.rejected"] is None else f"{m['unans.rejected']:.3f}"
-            print(f"{name:16s}{m['contains']:9.3f}{m['chars']:7.0f}{m['ans.refused']:8.3f}{una:>7s}"
-                  f"{m['made.rejected']:7.3f}{m['top1']:7.3f}{m['top3']:7.3f}")
+    for cap, tolerance in [(c, t) for c in args.max_mean_chars for t in args.quote_tolerance]:
+        training.MAX_MEAN_CHARS = cap
+        training.fit_quoting = shortest_within(tolerance)
+        print(f"rules: {', '.join(abstain.RULES) or '(none)'}; hand-written share {training.HANDWRITTEN_SHARE}; "
+              f"mean answer fitted to at most {cap} characters; quoting tolerance {tolerance}")
+        print(f"{'corpus':16s}{'contains':>9s}{'chars':>7s}{'ans.ref':>8s}{'unans':>7s}{'made':>7s}{'top1':>7s}{'top3':>7s}")
+        for group in sorted({e.group for e in examples}):
+            model, _ = training.fit([e for e in examples if e.group != group], f"without-{group}")
+            for name, m in judge(model, [e for e in examples if e.group == group]).items():
+                una = "—" if m["unans.rejected"] is None else f"{m['unans.rejected']:.3f}"
+                print(f"{name:16s}{m['contains']:9.3f}{m['chars']:7.0f}{m['ans.refused']:8.3f}{una:>7s}"
+                      f"{m['made.rejected']:7.3f}{m['top1']:7.3f}{m['top3']:7.3f}", flush=True)
 
 
 if __name__ == "__main__":

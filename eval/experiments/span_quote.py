@@ -13,7 +13,10 @@ over 150 characters that holds the span cut to the clauses around it, as `compos
 - ``span@P``: ``span`` when the reader's P(answers) for that passage is at least P, else ``picker``;
 - ``span+top``: the span's sentences and the picker's best sentence when it is another;
 - ``picker+span``: the picker's quote, with the span's sentence added (in document order) when
-  the picker left it out.
+  the picker left it out (shipped);
+- ``picker+span@P``: ``picker+span`` when the reader's P(answers) is at least P, else ``picker``;
+- ``picker+span(same lang)``: ``picker+span`` for a Chinese question, ``picker`` for another
+  (the reader never trained on a question in one language and a passage in another).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from rag.answers.pick import choose, expand_lists
 from rag.evaluation import suite as suites
 from rag.evaluation import training
 from rag.models.encoder import SentenceTransformerEncoder, model_name
+from rag.text.normalize import CJK
 
 
 def span_sentences(e: training.Example) -> list:
@@ -69,6 +73,9 @@ def variants(e, probs, model, levels) -> dict[str, str]:
         if spans else picker
     missing = [s for s in spans if s not in picker]
     out["picker+span"] = picker + "".join(missing)
+    for level in levels:
+        out[f"picker+span@{level}"] = picker + ("".join(missing) if p >= level else "")
+    out["picker+span(same lang)"] = picker + ("".join(missing) if CJK.search(e.question) else "")
     return out
 
 

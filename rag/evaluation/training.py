@@ -240,6 +240,7 @@ def fit_quoting(answerable: list[Example], probs: dict) -> tuple[dict, list[dict
                 contains = sum(c for c, _ in per.values()) / len(per)
                 ok = all(n <= MAX_MEAN_CHARS for _, n in per.values())
                 grid.append({"keep_ratio": ratio, "min_probability": floor, "max_chars": chars, "contains": contains,
+                             "mean_chars": sum(n for _, n in per.values()) / len(per),
                              "longest_mean": max(n for _, n in per.values()), "allowed": ok})
                 if ok and (best is None or contains > best["contains"]):
                     best = grid[-1]
