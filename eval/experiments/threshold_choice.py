@@ -8,7 +8,10 @@ model is fitted on the others, and its threshold is chosen in one of these ways:
   (``training.choose_threshold``, shipped);
 - ``macro``: the highest threshold whose refusals, averaged over the training groups, are at
   most R (one group may go over R where another stays under);
-- ``nested``: the macro rule, but each training group's probabilities come from a model fitted
+- ``normal``: per training group, the R-quantile of a normal distribution fitted to the log-odds
+  of its answerable questions' P(answerable) (not refused by a rule); the lowest over the groups.
+  Every question moves it a little and none alone, where ``per-group`` is one order statistic;
+- ``nested``: the per-group rule, but each training group's probabilities come from a model fitted
   without that group, so the threshold is set on questions the model did not see, as the left-out
   corpus will be.
 
@@ -26,6 +29,7 @@ of the reader's P(answerable) alone (answerable against hand-written and against
 from __future__ import annotations
 
 import argparse
+from statistics import NormalDist
 
 import numpy as np
 
@@ -79,6 +83,19 @@ def macro_threshold(p: np.ndarray, y: np.ndarray, forced: np.ndarray, groups: li
     return best
 
 
+def normal_threshold(p: np.ndarray, y: np.ndarray, forced: np.ndarray, groups: list[str], r: float) -> float:
+    """Per training group, the r-quantile of a normal fitted to its answerable questions'
+    log-odds (every question moves it a little, none alone); the lowest over the groups."""
+    z = NormalDist().inv_cdf(r)
+    logit = np.log(np.clip(p, 1e-6, 1 - 1e-6) / (1 - np.clip(p, 1e-6, 1 - 1e-6)))
+    out = 1.0
+    for g in sorted(set(groups)):
+        mine = logit[(np.array(groups) == g) & y & ~forced]
+        if len(mine) > 1:
+            out = min(out, float(1 / (1 + np.exp(-(mine.mean() + z * mine.std(ddof=1))))))
+    return out
+
+
 def judge(p, forced, right, kinds, reader, threshold: float) -> dict:
     k = np.array(kinds)
     refused = forced | (p < threshold)
@@ -125,7 +142,8 @@ def main() -> None:
             for r in args.refused:
                 training.MAX_REFUSED = r
                 rules = {"per-group": training.choose_threshold(tp, ty, tf, tg),
-                         "macro": macro_threshold(tp, ty, tf, tg, r)}
+                         "macro": macro_threshold(tp, ty, tf, tg, r),
+                         "normal": normal_threshold(tp, ty, tf, tg, r)}
                 if nested is not None:
                     rules["nested"] = training.choose_threshold(nested[0], nested[1], nested[2], nested[3])
                 for rule, thr in rules.items():
