@@ -179,15 +179,15 @@ def answered(args, convs: list[dict]) -> list[list[dict]]:
                 q = clean_question(turn["question"])[0]
                 scored = []
                 plain = a.ask(turn["question"])  # as with no history
+                switch, leans = dialogues.turn_kind(d, i, turn) == "switch", followup.leans_on_context(q)
                 for kind, readings in {"plain": [q], **candidates(q, turns)}.items():
                     for r in readings:
                         also = {"alone": None, "ans": f"{q} {last.answer[:ANSWER_CHARS]}"}.get(kind, q)
                         x = plain if kind == "plain" else a._answer(clean_question(r)[0], 5, "hybrid", [], also=also,
                                                                      prefer=last.cited)
-                        switch = turn.get("type", "switch" if d["kind"] == "switch" and i == 1 else "") == "switch"
                         scored.append({"kind": kind, "reading": r, "id": f"{d['id']}.{i + 1}", "type": turn.get("type"),
                                        "switch": switch,
-                                       "leans": followup.leans_on_context(q), "holds": quote_and_citation(x, turn["evidence"])[0],
+                                       "leans": leans, "holds": quote_and_citation(x, turn["evidence"])[0],
                                        "P": x.signals.answerable, "repeats": bool(last.answer) and not x.abstained and last.answer in x.text, "reader": x.signals.reader, "answered": not x.abstained})
                 rows.append(scored)
             history.append(followup.turn_of(answer).to_dict())

@@ -87,10 +87,11 @@ def normal_threshold(p: np.ndarray, y: np.ndarray, forced: np.ndarray, groups: l
     """Per training group, the r-quantile of a normal fitted to its answerable questions'
     log-odds (every question moves it a little, none alone); the lowest over the groups."""
     z = NormalDist().inv_cdf(r)
-    logit = np.log(np.clip(p, 1e-6, 1 - 1e-6) / (1 - np.clip(p, 1e-6, 1 - 1e-6)))
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    logit, names = np.log(q / (1 - q)), np.array(groups)
     out = 1.0
     for g in sorted(set(groups)):
-        mine = logit[(np.array(groups) == g) & y & ~forced]
+        mine = logit[(names == g) & y & ~forced]
         if len(mine) > 1:
             out = min(out, float(1 / (1 + np.exp(-(mine.mean() + z * mine.std(ddof=1))))))
     return out

@@ -100,7 +100,7 @@ def run(assistant_for, dialogues: Sequence[dict], top_k: int = 5) -> dict:
                 first_same += answer.text == plain.text and answer.hits == plain.hits
             else:
                 alone = assistant.ask(turn["standalone"], top_k=top_k)
-                kind = _kind(d, i, turn)
+                kind = turn_kind(d, i, turn)
                 rows.append({"id": f"{d['id']}.{i + 1}", "kind": kind, "type": turn.get("type"),
                              "suite": d.get("suite"), "question": turn["question"], "understood": answer.understood,
                              "in_context": _score(answer, turn["evidence"]),
@@ -112,7 +112,7 @@ def run(assistant_for, dialogues: Sequence[dict], top_k: int = 5) -> dict:
             "by_type": by_type, "rows": rows}
 
 
-def _kind(d: dict, i: int, turn: dict) -> str:
+def turn_kind(d: dict, i: int, turn: dict) -> str:
     """A later turn is a switch when typed so; untyped, when it is the second turn of a switch
     conversation. Every other later turn is a follow-up."""
     if "type" in turn:
