@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from rag import followup
+from rag.answers import answertype
 from rag.answers.compose import compose
 from rag.answers.corpus import AnswerCorpus
+from rag.answers.features import CANDIDATE_PASSAGES
 from rag.answers.model import AnswerModel
 from rag.answers.model import load as load_answer_model
 from rag.answers.reading import PassageReading, read_hits
@@ -108,6 +110,7 @@ class Assistant:
                                    self.passage_vectors, encoder.dim)
         self.sentences = self.corpus.sentences
         self._by_id = self.corpus.by_id
+        self._dated_index: tuple[np.ndarray, np.ndarray] | None = None
         self.background_vectors = background_vectors
         self.references = self.corpus.references
         # Sentences are stored passage by passage, so a passage's best sentence is a reduceat.
@@ -335,7 +338,17 @@ class Assistant:
             order = [i for i in order if s[i] > 0]
         else:  # an approximate index scores candidates only
             order = [i for i in order if np.isfinite(s[i])]
+        order = answertype.with_dated(question, list(order), s if mode != "lexical" else np.where(s > 0, s, -np.inf),
+                                      self._dated, CANDIDATE_PASSAGES)
         return [Hit(self.passages[i], float(s[i])) for i in order]
+
+    def _dated(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per passage: whether it holds a date, and its document's number (computed on first use)."""
+        if self._dated_index is None:
+            numbers = {d: i for i, d in enumerate(dict.fromkeys(p.doc_id for p in self.passages))}
+            self._dated_index = (np.array([answertype.has("date", p.text) for p in self.passages], dtype=bool),
+                                 np.array([numbers[p.doc_id] for p in self.passages], dtype=np.int64))
+        return self._dated_index
 
     def ask(self, question: str, top_k: int = 5, mode: str = "hybrid", history: list | None = None) -> Answer:
         """Answer a question with sentences quoted from the documents.

@@ -249,3 +249,66 @@ def test_off_topic_sentences_are_taken_in_the_language_of_the_closest_passage():
     assert _background(corpus, np.array([0.1, 0.7]), question) == pytest.approx(1.0)  # closest passage English
     assert _background(SimpleNamespace(**{**vars(corpus), "background_chinese": None}),
                        np.array([0.7, 0.1]), question) == pytest.approx(1.0)  # no languages known: all of them
+
+
+def test_a_date_question_gets_the_best_dated_passage_in_the_last_candidate_slot():
+    import numpy as np
+
+    from rag.answers.answertype import with_dated
+
+    texts = ["国家建立数据安全审查制度。", "数据处理者应当履行保护义务。", "国家机关应当依法处理数据。",
+             "本法所称数据，是指任何以电子或者其他方式对信息的记录。", "有关部门依照本法履行职责。",
+             "违反本法规定的，依法给予处分。", "本法自2021年9月1日起施行。", "1999年的另一个日期。"]
+    dated = np.array(["年" in t for t in texts])
+    one_law = np.zeros(len(texts), dtype=np.int64)
+    scores = np.array([8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0])
+    order = list(range(6))
+    asked = []
+
+    def mask():
+        asked.append(1)
+        return dated, one_law
+
+    # the best-scored dated passage beyond the first five takes the fifth place; the rest move down
+    assert with_dated("数据安全法是哪一天开始施行的？", order, scores, mask, 5) == [0, 1, 2, 3, 6, 4]
+    assert with_dated("When did the Data Security Law come into force?", order, scores, mask, 5) == [0, 1, 2, 3, 6, 4]
+    assert with_dated("When did it come into force?", order[:3], scores, mask, 5) == [0, 1, 6]
+    # not a date question: untouched, and the passages are never scanned
+    asked.clear()
+    assert with_dated("数据安全审查由谁负责？", order, scores, mask, 5) == order
+    assert not asked
+    # a date already among the first five, or none anywhere that is ranked: untouched
+    assert with_dated("哪一天施行？", [6, 0, 1, 2, 3], scores, mask, 5) == [6, 0, 1, 2, 3]
+    unranked = np.where(dated, -np.inf, scores)
+    assert with_dated("哪一天施行？", order, unranked, mask, 5) == order
+    assert with_dated("哪一天施行？", [], scores, mask, 5) == []
+
+
+def test_the_dated_passage_comes_from_the_document_the_first_candidates_come_from():
+    import numpy as np
+
+    from rag.answers.answertype import with_dated
+
+    # passages 0-4 and 7 are one law's, 5-6 another's; the other law's commencement article scores higher
+    documents = np.array([0, 0, 0, 0, 0, 1, 1, 0])
+    dated = np.array([False, False, False, False, False, False, True, True])
+    scores = np.array([8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0])
+    order = list(range(6))
+    assert with_dated("When did the Data Security Law come into force?", order, scores,
+                      lambda: (dated, documents), 5) == [0, 1, 2, 3, 7, 4]
+    # the first document among the candidates first, then the next one, then any
+    documents = np.array([0, 1, 0, 0, 0, 2, 1, 2])
+    assert with_dated("哪一天施行？", order, scores, lambda: (dated, documents), 5) == [0, 1, 2, 3, 6, 4]
+    documents = np.array([0, 0, 0, 0, 0, 2, 1, 2])
+    dated = np.array([False, False, False, False, False, False, True, False])
+    assert with_dated("哪一天施行？", order, scores, lambda: (dated, documents), 5) == [0, 1, 2, 3, 6, 4]
+
+
+def test_search_puts_a_dated_passage_among_the_candidates_of_a_date_question(fake_assistant):
+    from rag.answers.answertype import has
+
+    question = "北约什么时候部署快速反应部队？"
+    for mode in ("hybrid", "dense", "lexical"):
+        hits = fake_assistant.search(question, top_k=5, mode=mode)
+        assert any(has("date", h.passage.text) for h in hits), mode
+    assert fake_assistant._dated()[0].sum() > 0

@@ -1,14 +1,13 @@
-"""A question asking for a date, and the passage that holds one (not kept): when none of the five
-candidate passages of a question asking for a date holds a date, put the best-ranked passage that
-holds one in fifth place. A law's last article ("本法自2021年9月1日起施行。") shares no other word
-with "这部法是哪天起施行的？", so it ranks far below the law's other articles.
+"""A question asking for a date, and the passage that holds one (shipped in session 13): when none
+of the five candidate passages of a question asking for a date holds a date, the best-ranked
+dated passage of the first passage's document (else of the next document among the five, else of
+any) takes fifth place (`rag.answers.answertype.with_dated`, in `Assistant.search`). A law's last article ("本法自2021年9月1日起施行。") shares no other word with
+"这部法是哪天起施行的？", so it ranks far below the law's other articles.
 
     .venv/bin/python eval/experiments/dated_passages.py [laws laws-docx …]
 
 Prints, per suite corpus (answerable questions), hit@5 without and with the rule and the
-evidence ranks it changed. The whole rule in `Assistant.search` (with tests) is
-`git apply eval/experiments/patches/date-passage.diff`; the suite and dialogue figures in
-docs/experiments.md ("A passage with a date for a date question") were measured with it applied.
+evidence ranks it changed.
 """
 
 from __future__ import annotations
@@ -25,14 +24,8 @@ from rag.question import clean_question
 DEPTH = 200  # passages ranked
 
 
-def with_dated(question: str, hits: list) -> list:
-    """The first CANDIDATE_PASSAGES hits, with the best-ranked dated one in the last place when a
-    date question has none among them."""
-    top = hits[:CANDIDATE_PASSAGES]
-    if "date" not in answertype.expected(question) or any(answertype.has("date", h.passage.text) for h in top):
-        return top
-    extra = next((h for h in hits[CANDIDATE_PASSAGES:] if answertype.has("date", h.passage.text)), None)
-    return top if extra is None else [*top[:-1], extra]
+def without_rule(question: str, order: list[int], *_) -> list[int]:
+    return order
 
 
 def rank(hits, evidence) -> int | None:
@@ -52,8 +45,14 @@ def main() -> None:
         moved = []
         for q in asked:
             text = clean_question(q["question"])[0]
-            hits = assistant.search(text, top_k=DEPTH)
-            r0, r = rank(hits, q["evidence"]), rank(with_dated(text, hits), q["evidence"])
+            shipped = answertype.with_dated
+            answertype.with_dated = without_rule
+            try:
+                hits = assistant.search(text, top_k=DEPTH)
+            finally:
+                answertype.with_dated = shipped
+            r0 = rank(hits, q["evidence"])
+            r = rank(assistant.search(text, top_k=CANDIDATE_PASSAGES), q["evidence"])
             before += bool(r0 and r0 <= CANDIDATE_PASSAGES)
             after += bool(r)
             if (r0 if r0 and r0 <= CANDIDATE_PASSAGES else None) != r:

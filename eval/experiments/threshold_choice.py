@@ -4,14 +4,15 @@ Retrieves every suite question once (as `rag train` does). For each group left o
 model is fitted on the others, and its threshold is chosen in one of these ways:
 
 - ``per-group``: the highest threshold that refuses at most R of each training group's answerable
-  questions, read from the probabilities of the model fitted on those same questions
-  (``training.choose_threshold``, shipped);
+  questions, read from the probabilities of the model fitted on those same questions (shipped
+  until session 13);
 - ``macro``: the highest threshold whose refusals, averaged over the training groups, are at
   most R (one group may go over R where another stays under);
 - ``normal``: per training group, the R-quantile of a normal distribution fitted to the log-odds
-  of its answerable questions' P(answerable) (not refused by a rule); the lowest over the groups.
-  Every question moves it a little and none alone, where ``per-group`` is one order statistic;
-- ``nested``: the per-group rule, but each training group's probabilities come from a model fitted
+  of its answerable questions' P(answerable) (not refused by a rule); the lowest over the groups
+  (``training.choose_threshold``, shipped since session 13). Every question moves it a little and
+  none alone, where ``per-group`` is one order statistic;
+- ``nested``: the normal rule, but each training group's probabilities come from a model fitted
   without that group, so the threshold is set on questions the model did not see, as the left-out
   corpus will be.
 
@@ -29,7 +30,6 @@ of the reader's P(answerable) alone (answerable against hand-written and against
 from __future__ import annotations
 
 import argparse
-from statistics import NormalDist
 
 import numpy as np
 
@@ -83,18 +83,17 @@ def macro_threshold(p: np.ndarray, y: np.ndarray, forced: np.ndarray, groups: li
     return best
 
 
-def normal_threshold(p: np.ndarray, y: np.ndarray, forced: np.ndarray, groups: list[str], r: float) -> float:
-    """Per training group, the r-quantile of a normal fitted to its answerable questions'
-    log-odds (every question moves it a little, none alone); the lowest over the groups."""
-    z = NormalDist().inv_cdf(r)
-    q = np.clip(p, 1e-6, 1 - 1e-6)
-    logit, names = np.log(q / (1 - q)), np.array(groups)
-    out = 1.0
+def per_group_threshold(p: np.ndarray, y: np.ndarray, forced: np.ndarray, groups: list[str], r: float) -> float:
+    """The highest threshold at which at most r of each training group's answerable questions
+    (not refused by a rule) are refused: one order statistic per group."""
+    best, names = 1.0, np.array(groups)
     for g in sorted(set(groups)):
-        mine = logit[(names == g) & y & ~forced]
-        if len(mine) > 1:
-            out = min(out, float(1 / (1 + np.exp(-(mine.mean() + z * mine.std(ddof=1))))))
-    return out
+        mine = (names == g) & y
+        allowed = int(np.floor(r * mine.sum() + 1e-9))
+        free = np.sort(p[mine & ~forced])
+        if len(free):
+            best = min(best, float(free[allowed]) if allowed < len(free) else 1.0)
+    return best
 
 
 def judge(p, forced, right, kinds, reader, threshold: float) -> dict:
@@ -142,9 +141,9 @@ def main() -> None:
             scored = rows(model, mine)
             for r in args.refused:
                 training.MAX_REFUSED = r
-                rules = {"per-group": training.choose_threshold(tp, ty, tf, tg),
+                rules = {"per-group": per_group_threshold(tp, ty, tf, tg, r),
                          "macro": macro_threshold(tp, ty, tf, tg, r),
-                         "normal": normal_threshold(tp, ty, tf, tg, r)}
+                         "normal": training.choose_threshold(tp, ty, tf, tg)}
                 if nested is not None:
                     rules["nested"] = training.choose_threshold(nested[0], nested[1], nested[2], nested[3])
                 for rule, thr in rules.items():

@@ -14,6 +14,9 @@ that the documents never cite cannot be answered from them: :func:`references`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+import numpy as np
 
 # "when" asks for a date as a question word, not as a conjunction ("priority when passing through …")
 _AUXILIARIES = "does|did|do|will|would|is|was|are|were|can|could|must|should|shall|has|have|had|may|might"
@@ -81,3 +84,29 @@ def references(text: str) -> set[tuple[int, str]]:
     found = {(_number(n), unit) for n, unit in REFERENCE_ZH.findall(text)}
     found |= {(int(n), "条" if word.lower() == "article" else "号") for word, n in REFERENCE_EN.findall(text)}
     return {r for r in found if r[0] is not None}
+
+
+def with_dated(question: str, order: list[int], scores: np.ndarray,
+               dated: Callable[[], tuple[np.ndarray, np.ndarray]], slots: int) -> list[int]:
+    """``order`` (passage positions, best first) with, for a question asking for a date whose first
+    ``slots`` passages hold none, a passage that holds one put in the last of those slots:
+    "本法自2021年9月1日起施行。" says nothing else a question shares, so it ranks far below the
+    law's other articles ("When did the Data Security Law come into force?"). The passage is the
+    best-scored dated one of the document the first slot comes from, else of the next document
+    among the slots, else of any document. ``dated()``: per passage, whether it holds a date and
+    its document's number (asked for only then); ``scores``: -inf for passages not ranked."""
+    slots = min(slots, len(order))
+    if not slots or "date" not in expected(question):
+        return order
+    mask, documents = dated()
+    top = np.asarray(order[:slots], dtype=np.int64)
+    if mask[top].any():
+        return order
+    masked = np.where(mask & np.isfinite(scores), scores, -np.inf)
+    for document in [*dict.fromkeys(documents[top].tolist()), None]:
+        mine = masked if document is None else np.where(documents == document, masked, -np.inf)
+        best = int(np.argmax(mine))
+        if np.isfinite(mine[best]):
+            rest = [i for i in order if i != best]
+            return [*rest[:slots - 1], best, *rest[slots - 1:]][:len(order)]
+    return order
