@@ -137,6 +137,33 @@ def test_the_sentence_holding_the_readers_span_is_quoted_with_the_models_pick(fa
     assert with_span(unread, [first]) == [first]
 
 
+def test_a_date_or_number_the_question_asks_for_is_quoted_when_the_pick_has_none(fake_assistant):
+    from rag.answers.answertype import has
+    from rag.answers.features import candidates
+    from rag.answers.pick import with_asked
+    from rag.records import Hit
+
+    a = fake_assistant
+    hits = [Hit(a.lookup("SC2022-4"), 1.0), Hit(a.lookup("S2003-85-L1-1"), 0.5)]
+    question = "北约秘书长的信是什么时候写的？"
+    cands = candidates(a.corpus, question, hits, {}, np.zeros(len(a.sentences.sentences)))
+    dated = [s for s in cands.sentences if has("date", s.text)]
+    undated = [s for s in cands.sentences if not has("date", s.text)]
+    assert dated and undated
+    probabilities = np.array([0.1 if has("date", s.text) else 0.9 for s in cands.sentences])
+    # the pick holds no date: the best-rated sentence with one is added, grouped by passage
+    quoted = with_asked(question, cands, probabilities, undated[:1])
+    assert [s.text for s in quoted] == [undated[0].text, dated[0].text]
+    # a pick that already holds one, a question asking for neither, nothing picked: untouched
+    assert with_asked(question, cands, probabilities, dated[:1]) == dated[:1]
+    assert with_asked("北约的核心任务是什么？", cands, probabilities, undated[:1]) == undated[:1]
+    assert with_asked(question, cands, probabilities, []) == []
+    # no candidate holds what is asked for: untouched
+    only = candidates(a.corpus, question, hits[:1], {}, np.zeros(len(a.sentences.sentences)))
+    assert not any(has("date", s.text) for s in only.sentences)
+    assert with_asked(question, only, np.ones(len(only.rows)), undated[:1]) == undated[:1]
+
+
 def _tiny_suites(root):
     for name, law_questions in (("one", LAW_QUESTIONS), ("two", LAW_QUESTIONS)):
         folder = root / name

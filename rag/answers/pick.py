@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 
+from rag.answers import answertype
 from rag.answers.corpus import AnswerCorpus
 from rag.answers.features import SENTENCE_FEATURES, Candidates, bigrams
 from rag.answers.model import AnswerModel
@@ -92,6 +93,29 @@ def with_span(cands: Candidates, picked: list[Sentence]) -> list[Sentence]:
     for s in [*picked, *extra]:
         group_rank.setdefault(s.passage_index, len(group_rank))
     return sorted([*picked, *extra], key=lambda s: (group_rank[s.passage_index], s.start))
+
+
+def with_asked(question: str, cands: Candidates, probabilities: np.ndarray, picked: list[Sentence]) -> list[Sentence]:
+    """``picked`` and, when the question asks for a date or a number (:mod:`rag.answers.answertype`)
+    that none of it holds, the candidate sentence the model rates highest that holds one. Grouped
+    as :func:`choose` groups."""
+    kinds = answertype.expected(question)
+    if not picked or not kinds or not len(cands.rows):
+        return picked
+    kind = answertype.missing(question, "".join(s.text for s in picked))
+    if not kind:
+        return picked
+    have = {(s.passage_index, s.start) for s in picked}
+    extra = next((cands.sentences[i] for i in sorted(range(len(cands.rows)), key=lambda i: (-probabilities[i], i))
+                  if answertype.has(kind, cands.sentences[i].text, kinds)
+                  and (cands.sentences[i].passage_index, cands.sentences[i].start) not in have
+                  and not any(adds_nothing(cands.sentences[i].text, p.text) for p in picked)), None)
+    if extra is None:
+        return picked
+    group_rank: dict[int, int] = {}
+    for s in [*picked, extra]:
+        group_rank.setdefault(s.passage_index, len(group_rank))
+    return sorted([*picked, extra], key=lambda s: (group_rank[s.passage_index], s.start))
 
 
 def adds_nothing(candidate: str, quoted: str) -> bool:

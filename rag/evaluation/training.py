@@ -39,7 +39,7 @@ from rag.answers.features import (
     quote_row,
 )
 from rag.answers.model import MODEL_FILE, SHIPPED, AnswerModel, Logistic
-from rag.answers.pick import choose, expand_lists, with_span
+from rag.answers.pick import choose, expand_lists, with_asked, with_span
 from rag.evaluation import suite as suites
 from rag.evaluation.evaluate import gold_passages, relevance
 from rag.models.encoder import Encoder
@@ -47,7 +47,7 @@ from rag.question import clean_question
 from rag.records import Hit, Signals
 from rag.text.normalize import squash
 
-TRAINING_VERSION = "3"  # part of the data hash: bump when what is fitted, or how, changes
+TRAINING_VERSION = "4"  # part of the data hash: bump when what is fitted, or how, changes
 MAX_MEAN_CHARS = 150  # the longest mean answer a training group may get
 MAX_REFUSED = 0.01  # the largest share of a training group's answerable questions refused
 KEEP_RATIOS = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 1.01)  # 1.01: the best sentence only
@@ -200,8 +200,8 @@ def fit_listwise(xs: list[np.ndarray], ys: list[np.ndarray], weights: np.ndarray
 
 
 def quote(ex: Example, probabilities: np.ndarray, keep_ratio: float, floor: float, max_chars: int) -> str:
-    picked = expand_lists(ex.corpus, with_span(ex.cands, choose(ex.corpus, ex.question, ex.cands, probabilities,
-                                                                keep_ratio, floor, max_chars)))
+    picked = with_span(ex.cands, choose(ex.corpus, ex.question, ex.cands, probabilities, keep_ratio, floor, max_chars))
+    picked = expand_lists(ex.corpus, with_asked(ex.question, ex.cands, probabilities, picked))
     return "".join(s.text for s in picked)
 
 
