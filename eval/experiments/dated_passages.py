@@ -1,8 +1,9 @@
 """A question asking for a date, and the passage that holds one (shipped in session 13): when none
 of the five candidate passages of a question asking for a date holds a date, the best-ranked
 dated passage of the first passage's document (else of the next document among the five, else of
-any) takes fifth place (`rag.answers.answertype.with_dated`, in `Assistant.search`). A law's last article ("本法自2021年9月1日起施行。") shares no other word with
-"这部法是哪天起施行的？", so it ranks far below the law's other articles.
+any) takes fifth place (`rag.answers.answertype.with_dated`, in `Assistant.search`). A law's last
+article ("本法自2021年9月1日起施行。") shares no other word with "这部法是哪天起施行的？", so it
+ranks far below the law's other articles.
 
     .venv/bin/python eval/experiments/dated_passages.py [laws laws-docx …]
 

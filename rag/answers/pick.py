@@ -79,7 +79,7 @@ def with_span(cands: Candidates, picked: list[Sentence]) -> list[Sentence]:
     feature) when the answer model left them out: the two judge differently (the model reads
     features, the reader reads the text), and quoting both held CMRC's evidence 0.904 of the
     time against 0.839 for the model's pick alone, left out (eval/experiments/span_quote.py).
-    Grouped as :func:`choose` groups."""
+    Grouped as :func:`choose` groups (:func:`grouped`)."""
     if not picked or not len(cands.rows):
         return picked
     holds_span = cands.matrix[:, SENTENCE_FEATURES.index("reader_best")] > 0
@@ -87,18 +87,13 @@ def with_span(cands: Candidates, picked: list[Sentence]) -> list[Sentence]:
     extra = [s for s, held in zip(cands.sentences, holds_span, strict=True)
              if held and (s.passage_index, s.start) not in have
              and not any(adds_nothing(s.text, p.text) for p in picked)]
-    if not extra:
-        return picked
-    group_rank: dict[int, int] = {}
-    for s in [*picked, *extra]:
-        group_rank.setdefault(s.passage_index, len(group_rank))
-    return sorted([*picked, *extra], key=lambda s: (group_rank[s.passage_index], s.start))
+    return grouped([*picked, *extra]) if extra else picked
 
 
 def with_asked(question: str, cands: Candidates, probabilities: np.ndarray, picked: list[Sentence]) -> list[Sentence]:
     """``picked`` and, when the question asks for a date or a number (:mod:`rag.answers.answertype`)
-    that none of it holds, the candidate sentence the model rates highest that holds one. Grouped
-    as :func:`choose` groups."""
+    that none of it holds, the candidate sentence the model rates highest that holds one (see
+    docs/experiments.md, "Quoting the date or number a question asks for"), grouped."""
     kinds = answertype.expected(question)
     if not picked or not kinds or not len(cands.rows):
         return picked
@@ -106,16 +101,21 @@ def with_asked(question: str, cands: Candidates, probabilities: np.ndarray, pick
     if not kind:
         return picked
     have = {(s.passage_index, s.start) for s in picked}
-    extra = next((cands.sentences[i] for i in sorted(range(len(cands.rows)), key=lambda i: (-probabilities[i], i))
-                  if answertype.has(kind, cands.sentences[i].text, kinds)
-                  and (cands.sentences[i].passage_index, cands.sentences[i].start) not in have
-                  and not any(adds_nothing(cands.sentences[i].text, p.text) for p in picked)), None)
-    if extra is None:
-        return picked
+    for i in sorted(range(len(cands.rows)), key=lambda i: (-probabilities[i], i)):
+        s = cands.sentences[i]
+        if (answertype.has(kind, s.text, kinds) and (s.passage_index, s.start) not in have
+                and not any(adds_nothing(s.text, p.text) for p in picked)):
+            return grouped([*picked, s])
+    return picked
+
+
+def grouped(sentences: list[Sentence]) -> list[Sentence]:
+    """``sentences`` grouped by passage, in the order each passage first comes; in document
+    order inside a passage."""
     group_rank: dict[int, int] = {}
-    for s in [*picked, extra]:
+    for s in sentences:
         group_rank.setdefault(s.passage_index, len(group_rank))
-    return sorted([*picked, extra], key=lambda s: (group_rank[s.passage_index], s.start))
+    return sorted(sentences, key=lambda s: (group_rank[s.passage_index], s.start))
 
 
 def adds_nothing(candidate: str, quoted: str) -> bool:
