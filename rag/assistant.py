@@ -330,16 +330,14 @@ class Assistant:
                lexical: np.ndarray | None = None, hidden: np.ndarray | None = None) -> list[Hit]:
         """The ``top_k`` best passages for a cleaned question (never those at positions ``hidden``)."""
         s = self.scores(question, mode, query_vec, sims, lexical)
+        if mode == "lexical":  # a passage sharing no term with the question is no lexical hit
+            s = np.where(s > 0, s, -np.inf)
         if hidden is not None and len(hidden):
             s = s.copy()
             s[hidden] = -np.inf
-        order = top_indices(s, top_k)
-        if mode == "lexical":  # a passage sharing no term with the question is no lexical hit
-            order = [i for i in order if s[i] > 0]
-        else:  # an approximate index scores candidates only
-            order = [i for i in order if np.isfinite(s[i])]
-        order = answertype.with_dated(question, list(order), s if mode != "lexical" else np.where(s > 0, s, -np.inf),
-                                      self._dated, CANDIDATE_PASSAGES)
+        # -inf: not a hit (no shared term, hidden, or not scored by an approximate index)
+        order = [i for i in top_indices(s, top_k) if np.isfinite(s[i])]
+        order = answertype.with_dated(question, order, s, self._dated, CANDIDATE_PASSAGES)
         return [Hit(self.passages[i], float(s[i])) for i in order]
 
     def _dated(self) -> tuple[np.ndarray, np.ndarray]:

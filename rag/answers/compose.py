@@ -12,7 +12,7 @@ from rag.answers.clauses import around_span
 from rag.answers.corpus import AnswerCorpus
 from rag.answers.features import candidates, quote_row
 from rag.answers.model import AnswerModel
-from rag.answers.pick import expand_lists, pick_sentences, with_asked, with_span
+from rag.answers.pick import completed, pick_sentences
 from rag.answers.reading import NOTHING, PassageReading
 from rag.records import Answer, Citation, Hit, Passage, Signals, Span
 from rag.text.normalize import CJK
@@ -99,7 +99,7 @@ def assess(question: str, hits: list[Hit], corpus: AnswerCorpus, query_vec: np.n
     sig = signals(corpus, question, hits, query_vec, terms, sims)
     cands = candidates(corpus, question, hits, terms, sims[1], reading)
     probabilities = model.sentence.shares(cands.matrix)
-    picked = with_span(cands, pick_sentences(corpus, question, cands, probabilities, model))
-    picked = expand_lists(corpus, with_asked(question, cands, probabilities, picked))
+    picked = completed(corpus, question, cands, probabilities,
+                       pick_sentences(corpus, question, cands, probabilities, model))
     sig, row = quote_row(corpus, question, sig, cands, probabilities, hits, terms, "".join(s.text for s in picked))
     return replace(sig, answerable=float(model.answerable.probability(row[None, :])[0])), picked

@@ -83,10 +83,7 @@ def with_span(cands: Candidates, picked: list[Sentence]) -> list[Sentence]:
     if not picked or not len(cands.rows):
         return picked
     holds_span = cands.matrix[:, SENTENCE_FEATURES.index("reader_best")] > 0
-    have = {(s.passage_index, s.start) for s in picked}
-    extra = [s for s, held in zip(cands.sentences, holds_span, strict=True)
-             if held and (s.passage_index, s.start) not in have
-             and not any(adds_nothing(s.text, p.text) for p in picked)]
+    extra = [s for s, held in zip(cands.sentences, holds_span, strict=True) if held and adds_to(picked, s)]
     return grouped([*picked, *extra]) if extra else picked
 
 
@@ -94,19 +91,31 @@ def with_asked(question: str, cands: Candidates, probabilities: np.ndarray, pick
     """``picked`` and, when the question asks for a date or a number (:mod:`rag.answers.answertype`)
     that none of it holds, the candidate sentence the model rates highest that holds one (see
     docs/experiments.md, "Quoting the date or number a question asks for"), grouped."""
-    kinds = answertype.expected(question)
-    if not picked or not kinds or not len(cands.rows):
+    if not picked or not len(cands.rows):
         return picked
     kind = answertype.missing(question, "".join(s.text for s in picked))
     if not kind:
         return picked
-    have = {(s.passage_index, s.start) for s in picked}
+    kinds = answertype.expected(question)
     for i in sorted(range(len(cands.rows)), key=lambda i: (-probabilities[i], i)):
         s = cands.sentences[i]
-        if (answertype.has(kind, s.text, kinds) and (s.passage_index, s.start) not in have
-                and not any(adds_nothing(s.text, p.text) for p in picked)):
+        if answertype.has(kind, s.text, kinds) and adds_to(picked, s):
             return grouped([*picked, s])
     return picked
+
+
+def adds_to(picked: list[Sentence], candidate: Sentence) -> bool:
+    """Whether ``candidate`` is neither one of ``picked`` nor a repeat of one (:func:`adds_nothing`)."""
+    return all((p.passage_index, p.start) != (candidate.passage_index, candidate.start)
+               and not adds_nothing(candidate.text, p.text) for p in picked)
+
+
+def completed(corpus: AnswerCorpus, question: str, cands: Candidates, probabilities: np.ndarray,
+              picked: list[Sentence]) -> list[Sentence]:
+    """The model's pick with what completes it, in ``ask`` and in ``rag train`` alike: the
+    reader's span (:func:`with_span`), the date or number asked for (:func:`with_asked`), then
+    the list items a list intro announces (:func:`expand_lists`)."""
+    return expand_lists(corpus, with_asked(question, cands, probabilities, with_span(cands, picked)))
 
 
 def grouped(sentences: list[Sentence]) -> list[Sentence]:

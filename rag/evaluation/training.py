@@ -39,7 +39,7 @@ from rag.answers.features import (
     quote_row,
 )
 from rag.answers.model import MODEL_FILE, SHIPPED, AnswerModel, Logistic
-from rag.answers.pick import choose, expand_lists, with_asked, with_span
+from rag.answers.pick import choose, completed
 from rag.evaluation import suite as suites
 from rag.evaluation.evaluate import gold_passages, relevance
 from rag.models.encoder import Encoder
@@ -200,8 +200,8 @@ def fit_listwise(xs: list[np.ndarray], ys: list[np.ndarray], weights: np.ndarray
 
 
 def quote(ex: Example, probabilities: np.ndarray, keep_ratio: float, floor: float, max_chars: int) -> str:
-    picked = with_span(ex.cands, choose(ex.corpus, ex.question, ex.cands, probabilities, keep_ratio, floor, max_chars))
-    picked = expand_lists(ex.corpus, with_asked(ex.question, ex.cands, probabilities, picked))
+    picked = completed(ex.corpus, ex.question, ex.cands, probabilities,
+                       choose(ex.corpus, ex.question, ex.cands, probabilities, keep_ratio, floor, max_chars))
     return "".join(s.text for s in picked)
 
 
