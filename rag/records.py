@@ -94,6 +94,7 @@ class Signals:
     sentence_margin: float = 0.0
     answerable: float = 1.0  # the answer model's probability that the documents answer the question
     reader: float = -1.0  # the reader's probability that the top passages answer (-1: no reader)
+    reader_top: float = -1.0  # ... that the top passage answers (-1: no reader)
 
 
 @dataclass(frozen=True)

@@ -268,3 +268,26 @@ def test_rag_train_refuses_an_unknown_suite(capsys):
     err = capsys.readouterr().err
     assert "unknown suite" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
+
+
+def test_the_reader_reads_further_passages_only_when_the_first_does_not_answer(monkeypatch):
+    from rag.answers import reading
+    from rag.records import Hit, Passage
+
+    hits = [Hit(Passage(f"D-{i}", "D", "D", (), f"D第{i}段", f"第{i}段的文字。", i), 1.0 - i / 10) for i in range(6)]
+    asked: list[list[str]] = []
+
+    def read(probabilities):  # the reader's P(answers) for passages 0, 1, 2 ...
+        def _read(reader, question, texts):
+            asked.append(texts)
+            return (tuple(probabilities[int(t[1])] for t in texts), tuple((0, 1) for _ in texts))
+        return _read
+
+    monkeypatch.setattr(reading, "_read", read([0.9, 0.4, 0.3, 0.2]))
+    assert reading.read_hits(object(), "问题", hits).probabilities == (0.9,)  # the first answers: read once
+    monkeypatch.setattr(reading, "_read", read([0.2, 0.6, 0.1, 0.7]))
+    asked.clear()
+    got = reading.read_hits(object(), "问题", hits)
+    assert asked == [[hits[0].passage.text], [h.passage.text for h in hits[1:reading.READ_MORE]]]
+    assert got.probabilities == (0.2, 0.6, 0.1)[: reading.READ_MORE] and got.best == 1
+    assert reading.read_hits(None, "问题", hits) is reading.NOTHING

@@ -184,8 +184,10 @@ def quote_row(corpus: AnswerCorpus, question: str, sig: Signals, cands: Candidat
     """Once the quote is picked: the signals with the kind of answer it lacks
     (:func:`rag.answers.answertype.missing`), and the question's row of QUESTION_FEATURES. The
     app (:func:`rag.answers.compose.assess`) and training read answerability through this."""
+    read = bool(cands.reading.probabilities)
     sig = replace(sig, missing_answer=answertype.missing(question, quote),
-                  reader=cands.reading.answerable if cands.reading.probabilities else -1.0)
+                  reader=cands.reading.answerable if read else -1.0,
+                  reader_top=cands.reading.probability(0) if read else -1.0)
     span = cands.reading.best_span(hits)
     has_span = float(span is not None and span.text in quote)
     return sig, question_row(sig, cands, probabilities, hits, term_signals(corpus, question, terms, hits, quote),

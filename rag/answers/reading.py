@@ -19,10 +19,12 @@ from pathlib import Path
 from rag.records import Hit, Span
 
 READ_FIRST = 1  # the reader always reads this many top passages ...
-# ... and this many when none of those answers (of the 5 whose sentences are candidates). Reading
-# the top 3 then gained CMRC and the seeds some "not found" and cost the laws 0.04 of answers
-# holding the evidence (eval/experiments/threshold_choice.py --read-more 3), and time: 1.
-READ_MORE = 1
+# ... and this many when none of those answers (of the 5 whose sentences are candidates). With
+# the step-2500 reader, reading the top 2 held the seeds' evidence 0.850 of the time against
+# 0.767 and rejected more of their unanswerable questions, each corpus left out; reading the
+# top 3 gained about as much and doubled the time of `ask` (p50 51 -> 115 ms; 78 ms with 2):
+# docs/experiments.md, "Reading more passages when the first does not answer".
+READ_MORE = 2
 ANSWERS = 0.5  # "answers": the reader's own decision boundary on P(answerable), not a tuned value
 
 

@@ -47,7 +47,7 @@ from rag.question import clean_question
 from rag.records import Hit, Signals
 from rag.text.normalize import squash
 
-TRAINING_VERSION = "4"  # part of the data hash: bump when what is fitted, or how, changes
+TRAINING_VERSION = "5"  # part of the data hash: bump when what is fitted, or how, changes
 MAX_MEAN_CHARS = 150  # the longest mean answer a training group may get
 MAX_REFUSED = 0.01  # the largest share of a training group's answerable questions refused
 KEEP_RATIOS = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 1.01)  # 1.01: the best sentence only

@@ -1,0 +1,101 @@
+"""The reader's probabilities in the answerability model as they are, or as log-odds, with or
+without their product with the English flag; each corpus left out.
+
+A logistic model over a probability weighs 0.05 → 0.20 as little as 0.80 → 0.95, yet the
+answerable and unanswerable questions of the laws and seeds sit below 0.5 (the reader was
+trained on encyclopaedia text), and English questions lower still (it never read an English
+question with a Chinese passage).
+
+    RAG_READER_CACHE=/tmp/r.jsonl .venv/bin/python eval/experiments/reader_logodds.py [--read-more 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from rag.answers import features, reading
+from rag.evaluation import suite as suites
+from rag.evaluation import training
+from rag.models.encoder import SentenceTransformerEncoder, model_name
+
+sys.path.insert(0, str(Path(__file__).parent))
+from answer_model import judge  # noqa: E402
+
+from rag.answers import abstain  # noqa: E402
+from rag.answers.features import quote_row  # noqa: E402
+
+SHIPPED = features.question_row
+READER = [features.QUESTION_FEATURES.index(n) for n in ("reader_answerable", "reader_top")]
+ENGLISH = features.QUESTION_FEATURES.index("english")
+
+
+def logodds(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def variant(log: bool, english: bool):
+    def question_row(*args, **kwargs) -> np.ndarray:
+        row = SHIPPED(*args, **kwargs)
+        if log:
+            row[READER] = logodds(row[READER].astype(np.float64))
+        if english:
+            row = np.concatenate([row, row[READER] * row[ENGLISH]]).astype(np.float32)
+        return row
+    return question_row
+
+
+VARIANTS = {"shipped": (False, False), "log-odds": (True, False), "log-odds x english": (True, True),
+            "probability x english": (False, True)}
+
+
+def separation(model, examples) -> str:
+    """AUC of P(answerable) between the answerable questions and each kind of unanswerable
+    (questions a rule refuses count as the lowest), whatever the threshold."""
+    from sklearn.metrics import roc_auc_score
+
+    scores, kinds = [], []
+    for e in examples:
+        p = model.sentence.shares(e.cands.matrix)
+        text = training.quote(e, p, model.keep_ratio, model.min_probability, model.max_chars) if len(p) else ""
+        sig, row = quote_row(e.corpus, e.question, e.signals, e.cands, p, e.hits, e.terms, text)
+        ruled = not text or not e.hits or abstain.ruled_out(sig)
+        scores.append(-1.0 if ruled else float(model.answerable.probability(row[None])[0]))
+        kinds.append(e.kind)
+    scores, kinds = np.array(scores), np.array(kinds)
+    out = []
+    for k in ("unanswerable", "made"):
+        mask = (kinds == "answerable") | (kinds == k)
+        if (kinds == k).any() and (kinds == "answerable").any():
+            out.append(f"AUC {k[:5]} {roc_auc_score(kinds[mask] == 'answerable', scores[mask]):.3f}")
+    return "  ".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--read-more", type=int, default=reading.READ_MORE,
+                    help="passages the reader reads when the first does not answer")
+    ap.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    args = ap.parse_args()
+    reading.READ_MORE = args.read_more
+    examples = training.collect(suites.suite_names(), SentenceTransformerEncoder(model_name()), progress=lambda m: None)
+    for name in args.variants:
+        log, english = VARIANTS[name]
+        features.question_row = variant(log, english)
+        print(f"\n{name}")
+        print(f"{'corpus':16s}{'contains':>9s}{'chars':>7s}{'ans.ref':>8s}{'unans':>7s}{'made':>7s}")
+        for group in sorted({e.group for e in examples}):
+            model, _ = training.fit([e for e in examples if e.group != group], f"without-{group}")
+            for corpus, m in judge(model, [e for e in examples if e.group == group]).items():
+                una = "—" if m["unans.rejected"] is None else f"{m['unans.rejected']:.3f}"
+                print(f"{corpus:16s}{m['contains']:9.3f}{m['chars']:7.0f}{m['ans.refused']:8.3f}{una:>7s}"
+                      f"{m['made.rejected']:7.3f}  threshold {model.threshold:.3f}  "
+                      f"{separation(model, [e for e in examples if e.suite == corpus])}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
