@@ -468,7 +468,7 @@ def _probability(answer: Answer) -> float:
     """The reader's probability that the answer's top passage answers (the answer model's, without
     a reader). The top passage's, not the best of those read: the reader reads further passages
     only when the first does not answer, and choosing readings by the best of them lost follow-ups
-    (docs/experiments.md, "Reading three passages when the first does not answer")."""
+    (docs/experiments.md, "Reading more passages when the first does not answer")."""
     sig = answer.signals
     if sig is None:
         return 0.0
