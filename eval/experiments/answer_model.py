@@ -60,6 +60,25 @@ def judge(model, examples) -> dict:
     return out
 
 
+HEADER = f"{'corpus':16s}{'contains':>9s}{'chars':>7s}{'ans.ref':>8s}{'unans':>7s}{'made':>7s}"
+
+
+def left_out(examples):
+    """Each corpus group left out in turn: (the model fitted without it, a corpus of the group,
+    :func:`judge`'s figures for it, its examples)."""
+    for group in sorted({e.group for e in examples}):
+        model, _ = training.fit([e for e in examples if e.group != group], f"without-{group}")
+        mine = [e for e in examples if e.group == group]
+        for name, m in judge(model, mine).items():
+            yield model, name, m, [e for e in mine if e.suite == name]
+
+
+def row(name: str, m: dict) -> str:
+    """The columns of HEADER for one corpus."""
+    una = "—" if m["unans.rejected"] is None else f"{m['unans.rejected']:.3f}"
+    return f"{name:16s}{m['contains']:9.3f}{m['chars']:7.0f}{m['ans.refused']:8.3f}{una:>7s}{m['made.rejected']:7.3f}"
+
+
 _fit_quoting = training.fit_quoting
 
 
@@ -91,13 +110,9 @@ def main() -> None:
         training.fit_quoting = shortest_within(tolerance)
         print(f"rules: {', '.join(abstain.RULES) or '(none)'}; hand-written share {training.HANDWRITTEN_SHARE}; "
               f"mean answer fitted to at most {cap} characters; quoting tolerance {tolerance}")
-        print(f"{'corpus':16s}{'contains':>9s}{'chars':>7s}{'ans.ref':>8s}{'unans':>7s}{'made':>7s}{'top1':>7s}{'top3':>7s}")
-        for group in sorted({e.group for e in examples}):
-            model, _ = training.fit([e for e in examples if e.group != group], f"without-{group}")
-            for name, m in judge(model, [e for e in examples if e.group == group]).items():
-                una = "—" if m["unans.rejected"] is None else f"{m['unans.rejected']:.3f}"
-                print(f"{name:16s}{m['contains']:9.3f}{m['chars']:7.0f}{m['ans.refused']:8.3f}{una:>7s}"
-                      f"{m['made.rejected']:7.3f}{m['top1']:7.3f}{m['top3']:7.3f}", flush=True)
+        print(f"{HEADER}{'top1':>7s}{'top3':>7s}")
+        for _, name, m, _ in left_out(examples):
+            print(f"{row(name, m)}{m['top1']:7.3f}{m['top3']:7.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -17,16 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answers import features, reading
+from rag.answers import abstain, features, reading
+from rag.answers.features import quote_row
 from rag.evaluation import suite as suites
 from rag.evaluation import training
 from rag.models.encoder import SentenceTransformerEncoder, model_name
 
 sys.path.insert(0, str(Path(__file__).parent))
-from answer_model import judge  # noqa: E402
-
-from rag.answers import abstain  # noqa: E402
-from rag.answers.features import quote_row  # noqa: E402
+from answer_model import HEADER, left_out, row  # noqa: E402
 
 SHIPPED = features.question_row
 READER = [features.QUESTION_FEATURES.index(n) for n in ("reader_answerable", "reader_top")]
@@ -87,14 +85,9 @@ def main() -> None:
         log, english = VARIANTS[name]
         features.question_row = variant(log, english)
         print(f"\n{name}")
-        print(f"{'corpus':16s}{'contains':>9s}{'chars':>7s}{'ans.ref':>8s}{'unans':>7s}{'made':>7s}")
-        for group in sorted({e.group for e in examples}):
-            model, _ = training.fit([e for e in examples if e.group != group], f"without-{group}")
-            for corpus, m in judge(model, [e for e in examples if e.group == group]).items():
-                una = "—" if m["unans.rejected"] is None else f"{m['unans.rejected']:.3f}"
-                print(f"{corpus:16s}{m['contains']:9.3f}{m['chars']:7.0f}{m['ans.refused']:8.3f}{una:>7s}"
-                      f"{m['made.rejected']:7.3f}  threshold {model.threshold:.3f}  "
-                      f"{separation(model, [e for e in examples if e.suite == corpus])}", flush=True)
+        print(HEADER)
+        for model, corpus, m, mine in left_out(examples):
+            print(f"{row(corpus, m)}  threshold {model.threshold:.3f}  {separation(model, mine)}", flush=True)
 
 
 if __name__ == "__main__":
