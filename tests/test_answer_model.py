@@ -269,7 +269,6 @@ def test_rag_train_refuses_an_unknown_suite(capsys):
     assert "unknown suite" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-
 def test_the_reader_reads_further_passages_only_when_the_first_does_not_answer(monkeypatch):
     from rag.answers import reading
     from rag.records import Hit, Passage
@@ -291,3 +290,17 @@ def test_the_reader_reads_further_passages_only_when_the_first_does_not_answer(m
     assert asked == [[hits[0].passage.text], [h.passage.text for h in hits[1:reading.READ_MORE]]]
     assert got.probabilities == (0.2, 0.6, 0.1)[: reading.READ_MORE] and got.best == 1
     assert reading.read_hits(None, "问题", hits) is reading.NOTHING
+
+
+def test_a_follow_ups_readings_are_weighed_by_the_top_passages_probability():
+    """The reader reads a second passage only when the first does not answer; the best of those
+    (``Signals.reader``) is the answer model's, the top passage's (``reader_top``) the chooser's."""
+    from rag.assistant import _probability
+    from rag.records import Answer, Signals
+
+    def answer(**kw):
+        return Answer("问", "答", (), (), False, signals=Signals(0.8, 0.1, 0.5, "zh", answerable=0.7, **kw))
+
+    assert _probability(answer(reader=0.9, reader_top=0.2)) == 0.2
+    assert _probability(answer()) == 0.7  # no reader: the answer model's probability
+    assert _probability(Answer("问", "", (), (), True)) == 0.0
