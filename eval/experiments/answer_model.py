@@ -29,6 +29,16 @@ from rag.evaluation import training
 from rag.models.encoder import SentenceTransformerEncoder, model_name
 
 
+def verdict(model, e) -> tuple[np.ndarray, str, float, bool]:
+    """One question under ``model``: its sentences' shares, the quote, P(answerable) (0 without
+    hits) and whether it is refused whatever that says (no quote, or a rule)."""
+    p = model.sentence.shares(e.cands.matrix)
+    text = training.quote(e, p, model.keep_ratio, model.min_probability, model.max_chars) if len(p) else ""
+    sig, row = quote_row(e.corpus, e.question, e.signals, e.cands, p, e.hits, e.terms, text)
+    pa = float(model.answerable.probability(row[None])[0]) if e.hits else 0.0
+    return p, text, pa, not text or abstain.ruled_out(sig)
+
+
 def judge(model, examples) -> dict:
     out = {}
     for name in sorted({e.suite for e in examples}):
@@ -37,11 +47,8 @@ def judge(model, examples) -> dict:
         refused = dict(n)
         right, chars, ranks = 0, 0, []
         for e in mine:
-            p = model.sentence.shares(e.cands.matrix)
-            text = training.quote(e, p, model.keep_ratio, model.min_probability, model.max_chars) if len(p) else ""
-            sig, row = quote_row(e.corpus, e.question, e.signals, e.cands, p, e.hits, e.terms, text)
-            pa = float(model.answerable.probability(row[None])[0]) if e.hits else 0.0
-            no = not text or abstain.ruled_out(sig) or pa < model.threshold
+            p, text, pa, ruled = verdict(model, e)
+            no = ruled or pa < model.threshold
             n[e.kind] += 1
             refused[e.kind] += no
             if e.kind == "answerable":

@@ -17,14 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answers import abstain, features, reading
-from rag.answers.features import quote_row
+from rag.answers import features, reading
 from rag.evaluation import suite as suites
 from rag.evaluation import training
 from rag.models.encoder import SentenceTransformerEncoder, model_name
 
 sys.path.insert(0, str(Path(__file__).parent))
-from answer_model import HEADER, left_out, row  # noqa: E402
+from answer_model import HEADER, left_out, row, verdict  # noqa: E402
 
 SHIPPED = features.question_row
 READER = [features.QUESTION_FEATURES.index(n) for n in ("reader_answerable", "reader_top")]
@@ -58,11 +57,8 @@ def separation(model, examples) -> str:
 
     scores, kinds = [], []
     for e in examples:
-        p = model.sentence.shares(e.cands.matrix)
-        text = training.quote(e, p, model.keep_ratio, model.min_probability, model.max_chars) if len(p) else ""
-        sig, row = quote_row(e.corpus, e.question, e.signals, e.cands, p, e.hits, e.terms, text)
-        ruled = not text or not e.hits or abstain.ruled_out(sig)
-        scores.append(-1.0 if ruled else float(model.answerable.probability(row[None])[0]))
+        _, _, pa, ruled = verdict(model, e)
+        scores.append(-1.0 if ruled or not e.hits else pa)
         kinds.append(e.kind)
     scores, kinds = np.array(scores), np.array(kinds)
     out = []
