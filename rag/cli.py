@@ -456,6 +456,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--eval-size", type=int, default=300, help="held-out questions per set scored (0: all)")
     s.add_argument("--save-every", type=int, default=100, help="steps between checkpoints")
     s.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    s.add_argument("--code-switch", dest="code_switch_share", type=float, default=0.0,
+                   help="share of the Chinese questions also trained on glossed into English (default 0)")
     s.add_argument("--checkpoint", help="checkpoint folder (default: <data dir>/reader-train)")
     s.add_argument("--out", help="weights file written (default: rag/data/reader/reader.safetensors)")
     s.set_defaults(func=cmd_train_reader)

@@ -71,7 +71,7 @@ def test_training_resumes_where_it_stopped_and_writes_weights_with_metadata(tmp_
     assert again.step == again.planned_steps > 2
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["steps"] == again.step and meta["code_hash"] == readertrain.code_hash()
-    assert set(meta["heldout_scores"]) == {"cmrc", "drcd", "squad2"}
+    assert set(meta["heldout_scores"]) == {"cmrc", "drcd", "squad2", "cmrc-en"}
     net, _ = readermodel.build_net(readermodel.base_model_dir(), 1)
     assert readermodel.load_delta(net, out)
 

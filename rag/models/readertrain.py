@@ -45,6 +45,7 @@ class Config:
     seed: int = 13
     unanswered_window_share: float = 0.3  # windows of answerable questions without the answer, kept
     made_share: float = 0.5  # Chinese answerable questions that also yield a made-unanswerable one
+    code_switch_share: float = 0.0  # Chinese questions also asked glossed into English (codeswitch.py)
     limit: int = 0  # examples per set (0: all); for smoke tests
     threads: int = 0  # torch threads (0: torch's default); 1 keeps training steady beside other work
     save_every: int = 100
@@ -53,7 +54,7 @@ class Config:
 
 
 CLI_SETTINGS = ("layers", "lr", "batch", "epochs", "seed", "limit", "eval_every", "save_every", "eval_size",
-                "threads")  # the Config fields `rag train-reader` sets
+                "threads", "code_switch_share")  # the Config fields `rag train-reader` sets
 
 
 @dataclass
@@ -74,7 +75,7 @@ def train_dir() -> Path:
 def code_hash() -> str:
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("readertrain.py", "readermodel.py", "readerwindows.py", "mrcdata.py"):
+    for name in ("readertrain.py", "readermodel.py", "readerwindows.py", "mrcdata.py", "codeswitch.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -96,10 +97,14 @@ def data_files(mrc_dir: Path) -> dict[str, Path]:
     }
 
 
-def load_sets(mrc_dir: Path, limit: int = 0,
-              heldout_only: bool = False) -> tuple[list[mrcdata.Example], dict[str, list[mrcdata.Example]]]:
+def load_sets(mrc_dir: Path, limit: int = 0, heldout_only: bool = False,
+              code_switch: float = 0.0) -> tuple[list[mrcdata.Example], dict[str, list[mrcdata.Example]]]:
     """(training examples, held-out examples per set). DRCD is converted to simplified. The
-    held-out parts get made-unanswerable examples of their own (fixed seed)."""
+    held-out parts get made-unanswerable examples of their own (fixed seed); ``cmrc-en`` is
+    CMRC's, every question glossed into English. ``code_switch``: the share of the Chinese
+    training questions (answerable or made unanswerable) also trained on glossed into English."""
+    from rag.models import codeswitch
+
     files = data_files(mrc_dir)
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
@@ -120,10 +125,14 @@ def load_sets(mrc_dir: Path, limit: int = 0,
         train.extend(part)
         if name != "squad2":
             held[name] += mrcdata.made_unanswerable(held[name], seed=7)
+    glosser = codeswitch.Glosser()
+    held["cmrc-en"] = codeswitch.code_switched(held["cmrc"], share=1.0, seed=7, glosser=glosser)
     if heldout_only:
         return [], held
     zh = [e for e in train if e.source in ("cmrc", "drcd")]
-    train.extend(mrcdata.made_unanswerable(zh, share=Config.made_share))
+    made = mrcdata.made_unanswerable(zh, share=Config.made_share)
+    train.extend(made)
+    train.extend(codeswitch.code_switched(zh + made, share=code_switch, glosser=glosser))
     return train, held
 
 
@@ -194,7 +203,7 @@ def _lr_at(step: int, cfg: Config, planned: int, rewarm_at: int = 0) -> float:
     return decay * min(1.0, (step - rewarm_at + 1) / cfg.warmup)
 
 
-_SAME_DATA = ("layers", "batch", "seed", "limit", "unanswered_window_share", "made_share")
+_SAME_DATA = ("layers", "batch", "seed", "limit", "unanswered_window_share", "made_share", "code_switch_share")
 
 
 def _position_of(meta: dict, cfg: Config, per_epoch: int) -> State:
@@ -202,7 +211,7 @@ def _position_of(meta: dict, cfg: Config, per_epoch: int) -> State:
     batches it would have seen next; the optimiser's moments are not shipped, so its step
     size warms up again."""
     done = meta.get("config", {})
-    if any(done.get(k) != getattr(cfg, k) for k in _SAME_DATA):
+    if any(done.get(k, getattr(Config, k)) != getattr(cfg, k) for k in _SAME_DATA):
         return State()
     step = int(meta.get("steps", 0))
     epoch, batch_in_epoch = divmod(step, per_epoch)
@@ -285,7 +294,7 @@ def train(cfg: Config, mrc_dir: Path = MRC_DIR, minutes: float = 0, out: Path | 
     from_shipped = state is None and shipped is not None and readermodel.load_delta(net, shipped)
     if state is not None:
         print(f"[rag] resuming from {folder} at step {state.step}", file=sys.stderr)
-    train_ex, held = load_sets(mrc_dir, cfg.limit)
+    train_ex, held = load_sets(mrc_dir, cfg.limit, code_switch=cfg.code_switch_share)
     windows = build_windows(windower, train_ex, cfg)
     per_epoch = math.ceil(len(windows) / cfg.batch)
     if state is None:
