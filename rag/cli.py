@@ -348,8 +348,10 @@ def cmd_train(args) -> int:
 def cmd_train_reader(args) -> int:
     from rag.models import readertrain
 
-    if args.minutes < 0 or args.epochs <= 0 or not 1 <= args.layers <= 12 or args.lr <= 0 or args.batch < 1:
-        raise RagError("train-reader: --minutes >= 0, --epochs > 0, --layers 1-12, --lr > 0 and --batch >= 1")
+    if (args.minutes < 0 or args.epochs <= 0 or not 1 <= args.layers <= 12 or args.lr <= 0 or args.batch < 1
+            or not 0 <= args.code_switch_share <= 1):
+        raise RagError("train-reader: --minutes >= 0, --epochs > 0, --layers 1-12, --lr > 0, --batch >= 1 "
+                       "and --code-switch 0-1")
     cfg = readertrain.Config(**{k: getattr(args, k) for k in readertrain.CLI_SETTINGS})
     state = readertrain.train(cfg, Path(args.data or readertrain.MRC_DIR), minutes=args.minutes,
                               out=args.out and Path(args.out), folder=args.checkpoint and Path(args.checkpoint))

@@ -85,6 +85,7 @@ def test_cite_prints_passage_with_neighbours(fake_cli, capsys):
     (("ask", "   "), "question"),
     (("ask", "-k", "0", "北约"), "top_k"),
     (("--model", "no-such-model-xyz", "ask", "北约"), "cannot load embedding model"),
+    (("train-reader", "--code-switch", "1.5"), "--code-switch 0-1"),
 ])
 def test_errors_are_one_clear_line(fake_cli, capsys, argv, message):
     code, out, err = run(capsys, *argv)
