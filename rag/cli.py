@@ -348,11 +348,9 @@ def cmd_train(args) -> int:
 def cmd_train_reader(args) -> int:
     from rag.models import readertrain
 
-    if (args.minutes < 0 or args.epochs <= 0 or not 1 <= args.layers <= 12 or args.lr <= 0 or args.batch < 1
-            or not 0 <= args.code_switch_share <= 1):
-        raise RagError("train-reader: --minutes >= 0, --epochs > 0, --layers 1-12, --lr > 0, --batch >= 1 "
-                       "and --code-switch 0-1")
     cfg = readertrain.Config(**{k: getattr(args, k) for k in readertrain.CLI_SETTINGS})
+    if args.minutes < 0 or not cfg.in_range():
+        raise RagError("train-reader: --minutes >= 0, --epochs > 0, --layers 1-12, --lr > 0, --batch >= 1, --code-switch 0-1")
     state = readertrain.train(cfg, Path(args.data or readertrain.MRC_DIR), minutes=args.minutes,
                               out=args.out and Path(args.out), folder=args.checkpoint and Path(args.checkpoint))
     print(f"step {state.step} of {state.planned_steps}, {state.seconds / 60:.0f} min of training in all")
@@ -459,7 +457,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--save-every", type=int, default=100, help="steps between checkpoints")
     s.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     s.add_argument("--code-switch", dest="code_switch_share", type=float, default=0.0,
-                   help="share of the Chinese questions also trained on glossed into English (default 0)")
+                   help="also train on this share of Chinese questions glossed into English")
     s.add_argument("--checkpoint", help="checkpoint folder (default: <data dir>/reader-train)")
     s.add_argument("--out", help="weights file written (default: rag/data/reader/reader.safetensors)")
     s.set_defaults(func=cmd_train_reader)

@@ -52,6 +52,11 @@ class Config:
     eval_every: int = 1000
     eval_size: int = 300  # held-out questions per set scored at each evaluation
 
+    def in_range(self) -> bool:
+        """Whether the settings `rag train-reader` takes are ones it can train with."""
+        return (self.epochs > 0 and 1 <= self.layers <= 12 and self.lr > 0 and self.batch >= 1
+                and 0 <= self.code_switch_share <= 1)
+
 
 CLI_SETTINGS = ("layers", "lr", "batch", "epochs", "seed", "limit", "eval_every", "save_every", "eval_size",
                 "threads", "code_switch_share")  # the Config fields `rag train-reader` sets
