@@ -5,7 +5,8 @@ None of the training sets asks in English about a Chinese passage, and the reade
 questions with much less confidence than Chinese ones (docs/experiments.md, "English questions
 for the reader"). Dictionary code-switching (as in CoSDA-ML, Qin et al. 2020) makes such pairs
 from the Chinese sets: each word of the question becomes its CC-CEDICT gloss, a word with none
-(a name) its pinyin, so "北约总部设在哪个城市？" reads "NATO headquarters establish in which city?".
+(a name) its pinyin, so "北约总部设在哪个城市？" reads "NATO general headquarters set up in which
+city?".
 The word order stays Chinese; what the reader learns is which English words point to which
 Chinese ones. Only the question changes: the context and the answer are the example's own.
 """
@@ -47,7 +48,7 @@ def _gloss(definitions: list[str] | None) -> list[str]:
         g = g.strip()
         if not g or g.startswith(_SKIP):
             continue
-        g = " ".join(_PAREN.sub(" ", g).replace("to ", " ", 1 if g.startswith("to ") else 0).split())
+        g = " ".join(_PAREN.sub(" ", g.removeprefix("to ")).split())  # "to stipulate": "stipulate"
         if g and len(g.split()) <= MAX_GLOSS_WORDS and not _HAN.search(g):
             out.append(g)
     return out
