@@ -24,6 +24,7 @@ from pathlib import Path
 from rag.evaluation import suite as suites
 from rag.models import readeronnx
 from rag.models.encoder import SentenceTransformerEncoder
+from rag.models.readereval import auc
 from rag.models.readerwindows import read
 
 READ = 2  # passages read per question (READ_MORE)
@@ -35,13 +36,6 @@ def glossed(assistant, question: str, texts: list[str]) -> str:
     joined = "".join(texts)
     kept = sorted(((w, t) for t, w in terms.items() if w >= MIN_WEIGHT and t in joined), reverse=True)[:8]
     return question + "（" + "、".join(t for _, t in kept) + "）" if kept else question
-
-
-def auc(pos: list[float], neg: list[float]) -> float | None:
-    if not pos or not neg:
-        return None
-    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
-    return wins / (len(pos) * len(neg))
 
 
 def main() -> None:
@@ -72,7 +66,7 @@ def main() -> None:
                         asked = glossed(assistant, q["question"], t) if way == "glossed" else q["question"]
                         prob = max(read(reader, reader.windower, asked, t).probabilities, default=0.0)
                         (ans if q.get("evidence") else unans).append(prob)
-                    a = auc(ans, unans)
+                    a = auc(ans + unans, [1] * len(ans) + [0] * len(unans))
                     print(f"{name:9} {Path(label).parent.name or label:28.28} {way:8} {lang:4} {len(ans):5} "
                           f"{statistics.median(ans) if ans else 0:7.3f} {len(unans):7} "
                           f"{statistics.median(unans) if unans else 0:9.3f} {'—' if a is None else f'{a:.3f}':>6}",

@@ -21,6 +21,7 @@ from rag.answers import features, reading
 from rag.evaluation import suite as suites
 from rag.evaluation import training
 from rag.models.encoder import SentenceTransformerEncoder, model_name
+from rag.models.readereval import auc
 
 sys.path.insert(0, str(Path(__file__).parent))
 from answer_model import HEADER, left_out, row, verdict  # noqa: E402
@@ -53,8 +54,6 @@ VARIANTS = {"shipped": (False, False), "log-odds": (True, False), "log-odds x en
 def separation(model, examples) -> str:
     """AUC of P(answerable) between the answerable questions and each kind of unanswerable
     (questions a rule refuses count as the lowest), whatever the threshold."""
-    from sklearn.metrics import roc_auc_score
-
     scores, kinds = [], []
     for e in examples:
         _, _, pa, ruled = verdict(model, e)
@@ -65,7 +64,7 @@ def separation(model, examples) -> str:
     for k in ("unanswerable", "made"):
         mask = (kinds == "answerable") | (kinds == k)
         if (kinds == k).any() and (kinds == "answerable").any():
-            out.append(f"AUC {k[:5]} {roc_auc_score(kinds[mask] == 'answerable', scores[mask]):.3f}")
+            out.append(f"AUC {k[:5]} {auc(scores[mask], kinds[mask] == 'answerable'):.3f}")
     return "  ".join(out)
 
 
