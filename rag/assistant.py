@@ -27,7 +27,7 @@ from rag.paths import index_root, slug
 from rag.paths import library_dir as default_library_dir
 from rag.question import check_options, clean_question
 from rag.records import Answer, Hit, Passage
-from rag.retrieval.fusion import fuse
+from rag.retrieval.fusion import fuse, top_indices
 from rag.retrieval.lexical import LexicalIndex
 
 DENSE_SENTENCE_WEIGHT = 0.5  # dense score = mix of passage and best-sentence similarity
@@ -42,6 +42,7 @@ STATS_SAMPLE = 2_000
 # (docs/experiments.md, Conversation, session 11)
 CONTEXT_MARGIN = 0.35
 PREFER_RANK: int | None = 1  # a follow-up's search puts the last answer's passage at least this high (0: first)
+SAME_DOCUMENT = 1.0  # added to a follow-up's fused scores in the last answer's document (docs/experiments.md)
 # Asked once by warm_up(): a Chinese question loads the query model and jieba's POS tagger, an
 # English one builds the English->Chinese glossary.
 WARM_UP_QUESTIONS = ("这些文件的主要内容是什么？", "What are these documents about?")
@@ -327,11 +328,15 @@ class Assistant:
     def search(self, question: str, top_k: int = 5, mode: str = "hybrid",
                query_vec: np.ndarray | None = None,
                sims: tuple[np.ndarray, np.ndarray] | None = None,
-               lexical: np.ndarray | None = None, hidden: np.ndarray | None = None) -> list[Hit]:
-        """The ``top_k`` best passages for a cleaned question (never those at positions ``hidden``)."""
+               lexical: np.ndarray | None = None, hidden: np.ndarray | None = None,
+               bonus: np.ndarray | None = None) -> list[Hit]:
+        """The ``top_k`` best passages for a cleaned question (never those at positions ``hidden``);
+        ``bonus``: added to each passage's score."""
         s = self.scores(question, mode, query_vec, sims, lexical)
         if mode == "lexical":  # a passage sharing no term with the question is no lexical hit
             s = np.where(s > 0, s, -np.inf)
+        if bonus is not None:
+            s = s + bonus
         if hidden is not None and len(hidden):
             s = s.copy()
             s[hidden] = -np.inf
@@ -395,11 +400,18 @@ class Assistant:
 
     def _answer(self, text: str, top_k: int, mode: str, notes: list[str], also: str | None = None,
                 hidden: np.ndarray | None = None, prefer: tuple[str, ...] = ()) -> Answer:
-        hits, query_vec, sims = self.retrieve(text, top_k, mode, hidden, also)
+        hits, query_vec, sims = self.retrieve(text, top_k, mode, hidden, also, self._document_bonus(prefer))
         hits = self._with_preferred(hits, prefer)
         return compose(question=text, hits=hits, mode=mode, notes=notes, corpus=self.corpus,
                        query_vec=query_vec, sims=sims, model=self.answer_model,
                        reading=self.read(text, hits))
+
+    def _document_bonus(self, prefer: tuple[str, ...]) -> np.ndarray | None:
+        """:data:`SAME_DOCUMENT` for each passage of the documents the passages ``prefer`` are in."""
+        docs = {self.passages[self._by_id[i]].doc_id for i in prefer if i in self._by_id}
+        if not SAME_DOCUMENT or not docs:
+            return None
+        return np.array([SAME_DOCUMENT if p.doc_id in docs else 0.0 for p in self.passages], dtype=np.float32)
 
     def _with_preferred(self, hits: list[Hit], prefer: tuple[str, ...]) -> list[Hit]:
         """``hits`` with the passages ``prefer`` (the last answer's) among the first
@@ -429,7 +441,8 @@ class Assistant:
         return replace(self._answer(text, top_k, mode, notes, hidden=hidden), understood=text)
 
     def retrieve(self, text: str, top_k: int = 5, mode: str = "hybrid", hidden: np.ndarray | None = None,
-                 also: str | None = None) -> tuple[list[Hit], np.ndarray, tuple[np.ndarray, np.ndarray]]:
+                 also: str | None = None, bonus: np.ndarray | None = None,
+                 ) -> tuple[list[Hit], np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """The hits for a cleaned question, its vector and its cosines with every passage and
         sentence: what :func:`rag.answers.compose.compose` answers from.
 
@@ -449,7 +462,7 @@ class Assistant:
         if also and lexical is not None:
             lexical = lexical + self.lexical.scores(also)
         sims = self.similarities(query_vec, lexical)
-        hits = self.search(text, top_k, mode, query_vec, sims, lexical, hidden)
+        hits = self.search(text, top_k, mode, query_vec, sims, lexical, hidden, bonus)
         if hidden is None or not len(hidden):
             return hits, query_vec, sims
         passage, sentence = sims[0].copy(), sims[1].copy()
@@ -474,16 +487,3 @@ def _probability(answer: Answer) -> float:
         return 0.0
     return sig.reader_top if sig.reader_top >= 0 else sig.answerable
 
-
-def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` highest scores, best first, ties in index order: the same as
-    ``np.argsort(-scores, kind="stable")[:k]`` without sorting the whole corpus."""
-    n = len(scores)
-    if k >= n or n <= 2048:
-        return np.argsort(-scores, kind="stable")[:k]
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    neg = -scores
-    kth = np.partition(neg, k - 1)[k - 1]
-    cand = np.flatnonzero(neg <= kth)  # every score tied with the k-th is kept, in index order
-    return cand[np.argsort(neg[cand], kind="stable")][:k]

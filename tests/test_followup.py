@@ -151,6 +151,27 @@ def test_the_last_answers_passage_is_among_a_follow_ups_first_hits(fake_assistan
     assert len(a.hits) == len(far.hits)
 
 
+def test_a_follow_up_favours_the_last_answers_document(fake_assistant, monkeypatch):
+    from rag import assistant as module
+
+    a = fake_assistant
+    last = a.ask(Q1)
+    doc = a.passages[a._by_id[last.citations[0].id]].doc_id
+    history = [turn_of(last).to_dict()]
+    question = "那恐怖主义呢？"  # asked alone, its hits are all from the other document
+
+    def docs(answer):
+        return [h.passage.doc_id for h in answer.hits]
+
+    assert doc not in docs(a.ask(question))
+    monkeypatch.setattr(module, "SAME_DOCUMENT", 0.0)
+    without = a.ask(question, history=history)
+    monkeypatch.setattr(module, "SAME_DOCUMENT", 100.0)  # larger than any gap in fused scores
+    favoured = a.ask(question, history=history)
+    assert set(docs(favoured)) == {doc} != set(docs(without))
+    assert a.ask(question).hits == a.ask(question, history=None).hits  # no history, no favour
+
+
 def test_a_follow_up_is_searched_with_its_own_words_weighing_more(fake_assistant):
     from rag.retrieval.fusion import fuse
 

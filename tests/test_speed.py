@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.assistant import top_indices
 from rag.index.store import DenseIndex, make_faiss_index, search_ids
 from rag.models.encoder import QueryCache
+from rag.retrieval.fusion import top_indices
 
 
 @pytest.mark.parametrize("n,k", [(10, 3), (5000, 1), (5000, 10), (5000, 4999), (5000, 6000)])

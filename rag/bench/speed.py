@@ -125,10 +125,9 @@ def ask_latency(assistant, questions: Sequence[str], passes: int, modes: Sequenc
 def ask_stages(assistant, question: str) -> tuple[dict[str, float], np.ndarray]:
     """Seconds of each stage of a hybrid ``ask()`` (the same calls ``Assistant.ask`` makes)."""
     from rag.answers.compose import compose
-    from rag.assistant import top_indices
     from rag.question import check_options, clean_question
     from rag.records import Hit
-    from rag.retrieval.fusion import fuse
+    from rag.retrieval.fusion import fuse, top_indices
 
     top_k, mode = check_options(5, "hybrid")
     text, notes = clean_question(question)

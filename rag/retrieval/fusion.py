@@ -27,3 +27,17 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = LEXICAL_WEIGHT,
     """Hybrid score per passage: z(dense) + weight * z(lexical); ``dense_rows``: the sample
     the dense statistics come from when not every dense score was computed."""
     return zscore(dense, dense_rows) + weight * zscore(lexical)
+
+
+def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first, ties in index order: the same as
+    ``np.argsort(-scores, kind="stable")[:k]`` without sorting the whole corpus."""
+    n = len(scores)
+    if k >= n or n <= 2048:
+        return np.argsort(-scores, kind="stable")[:k]
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    neg = -scores
+    kth = np.partition(neg, k - 1)[k - 1]
+    cand = np.flatnonzero(neg <= kth)  # every score tied with the k-th is kept, in index order
+    return cand[np.argsort(neg[cand], kind="stable")][:k]
