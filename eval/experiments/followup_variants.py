@@ -188,7 +188,10 @@ def answered(args, convs: list[dict]) -> list[list[dict]]:
                         scored.append({"kind": kind, "reading": r, "id": f"{d['id']}.{i + 1}", "type": turn.get("type"),
                                        "switch": switch,
                                        "leans": leans, "holds": quote_and_citation(x, turn["evidence"])[0],
-                                       "P": x.signals.answerable, "repeats": bool(last.answer) and not x.abstained and last.answer in x.text, "reader": x.signals.reader, "answered": not x.abstained})
+                                       "P": x.signals.answerable, "repeats": bool(last.answer) and not x.abstained and last.answer in x.text, "reader": x.signals.reader, "answered": not x.abstained,
+                                       "top": module._probability(x), "doc": x.hits[0].passage.doc_id if x.hits else "",
+                                       "last_doc": next((a.passages[a._by_id[c]].doc_id for c in last.cited
+                                                         if c in a._by_id), "")})
                 rows.append(scored)
             history.append(followup.turn_of(answer).to_dict())
     return rows
