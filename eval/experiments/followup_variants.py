@@ -220,6 +220,27 @@ def in_context_choice(row: list[dict], margin: float, key: str = "reader") -> di
     return plain
 
 
+def shipped_choice(row: list[dict], plain_margin: float | None = None, same_document: float | None = None) -> dict:
+    """What ``ask`` keeps now (by the top passage's probability, ``top``), and two variants
+    (session 16): a question that leans on the conversation also keeps its plain reading when
+    that beats the best reading in context by more than ``plain_margin``; one that stands alone
+    takes the reading about the last turn also when only that one's top passage is in the last
+    answer's document and its probability is at most ``same_document`` lower."""
+    plain = next(c for c in row if c["kind"] == "plain")
+    about = next(c for c in row if c["kind"] == "about")
+    if row[0]["leans"]:
+        best = max((c for c in row if c["kind"] in ("about", "swap")), key=lambda c: (c["answered"], c["top"]))
+        if plain_margin is None or not plain["answered"]:
+            return best
+        return plain if not best["answered"] or plain["top"] > best["top"] + plain_margin else best
+    if about["answered"] and (not plain["answered"] or about["top"] > plain["top"] + module.CONTEXT_MARGIN):
+        return about
+    if (same_document is not None and about["answered"] and plain["doc"] != plain["last_doc"]
+            and about["doc"] == about["last_doc"] and about["top"] >= plain["top"] - same_document):
+        return about
+    return plain
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dialogues", type=Path)
@@ -257,6 +278,13 @@ def main() -> None:
         lost = sum(next(c for c in r if c["kind"] == "plain")["holds"] and not choose(r)["holds"] for r in switches)
         print(f"{label:26s} follow-ups hold {held / n:.3f}; switches asked as alone {kept}/{len(switches)}, "
               f"lost {lost}")
+    if "top" in rows[0][0]:  # saved since session 16
+        variants = [("shipped", {}), *[(f"plain kept by +{m}", {"plain_margin": m}) for m in (0.0, 0.2, 0.35, 0.5)],
+                    *[(f"last answer's document, -{d}", {"same_document": d}) for d in (0.0, 0.2, 0.5)]]
+        for label, kw in variants:
+            held = sum(shipped_choice(r, **kw)["holds"] for r in rows)
+            kept = sum(shipped_choice(r, **kw)["holds"] for r in switches)
+            print(f"{label:30s} follow-ups hold {held / n:.3f} ({held}); switches hold {kept}/{len(switches)}")
     for kinds, key in STRATEGIES:
         held = sum(_chosen(r, kinds, key)["holds"] for r in rows)
         print(f"{'+'.join(kinds):18s} by {key:7s} {held / n:.3f}")
