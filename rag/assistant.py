@@ -112,6 +112,7 @@ class Assistant:
         self.sentences = self.corpus.sentences
         self._by_id = self.corpus.by_id
         self._dated_index: tuple[np.ndarray, np.ndarray] | None = None
+        self._documents: np.ndarray | None = None  # each passage's document number, when first needed
         self.background_vectors = background_vectors
         self.references = self.corpus.references
         # Sentences are stored passage by passage, so a passage's best sentence is a reduceat.
@@ -348,10 +349,15 @@ class Assistant:
     def _dated(self) -> tuple[np.ndarray, np.ndarray]:
         """Per passage: whether it holds a date, and its document's number (computed on first use)."""
         if self._dated_index is None:
-            numbers = {d: i for i, d in enumerate(dict.fromkeys(p.doc_id for p in self.passages))}
             self._dated_index = (np.array([answertype.has("date", p.text) for p in self.passages], dtype=bool),
-                                 np.array([numbers[p.doc_id] for p in self.passages], dtype=np.int64))
+                                 self._document_numbers())
         return self._dated_index
+
+    def _document_numbers(self) -> np.ndarray:
+        if self._documents is None:
+            numbers = {d: i for i, d in enumerate(dict.fromkeys(p.doc_id for p in self.passages))}
+            self._documents = np.array([numbers[p.doc_id] for p in self.passages], dtype=np.int64)
+        return self._documents
 
     def ask(self, question: str, top_k: int = 5, mode: str = "hybrid", history: list | None = None) -> Answer:
         """Answer a question with sentences quoted from the documents.
@@ -408,10 +414,11 @@ class Assistant:
 
     def _document_bonus(self, prefer: tuple[str, ...]) -> np.ndarray | None:
         """:data:`SAME_DOCUMENT` for each passage of the documents the passages ``prefer`` are in."""
-        docs = {self.passages[self._by_id[i]].doc_id for i in prefer if i in self._by_id}
-        if not SAME_DOCUMENT or not docs:
+        rows = [self._by_id[i] for i in prefer if i in self._by_id]
+        if not SAME_DOCUMENT or not rows:
             return None
-        return np.array([SAME_DOCUMENT if p.doc_id in docs else 0.0 for p in self.passages], dtype=np.float32)
+        numbers = self._document_numbers()
+        return np.where(np.isin(numbers, numbers[rows]), np.float32(SAME_DOCUMENT), np.float32(0))
 
     def _with_preferred(self, hits: list[Hit], prefer: tuple[str, ...]) -> list[Hit]:
         """``hits`` with the passages ``prefer`` (the last answer's) among the first
