@@ -197,14 +197,14 @@ def answered(args, convs: list[dict]) -> list[list[dict]]:
     return rows
 
 
-def alone_choice(row: list[dict]) -> dict:
+def alone_choice(row: list[dict], key: str = "reader") -> dict:
     """What ``ask`` kept before session 11: a question that leans on the conversation, its
-    likeliest reading (about the last turn, or the subject swapped in); one that does not,
-    itself unless it gets "not found"."""
+    likeliest reading by ``key`` (about the last turn, or the subject swapped in); one that does
+    not, itself unless it gets "not found"."""
     plain = next(c for c in row if c["kind"] == "plain")
     if not row[0]["leans"] and plain["answered"]:
         return plain
-    return _chosen(row, ("about", "swap") if row[0]["leans"] else ("plain", "about", "swap"), "reader")
+    return _chosen(row, ("about", "swap") if row[0]["leans"] else ("plain", "about", "swap"), key)
 
 
 def in_context_choice(row: list[dict], margin: float, key: str = "reader") -> dict:
@@ -221,24 +221,24 @@ def in_context_choice(row: list[dict], margin: float, key: str = "reader") -> di
 
 
 def shipped_choice(row: list[dict], plain_margin: float | None = None, same_document: float | None = None) -> dict:
-    """What ``ask`` keeps now (by the top passage's probability, ``top``), and two variants
-    (session 16): a question that leans on the conversation also keeps its plain reading when
-    that beats the best reading in context by more than ``plain_margin``; one that stands alone
-    takes the reading about the last turn also when only that one's top passage is in the last
-    answer's document and its probability is at most ``same_document`` lower."""
+    """What ``ask`` keeps now (:func:`alone_choice` and :func:`in_context_choice` by the top
+    passage's probability, ``top``), and two variants (session 16): a question that leans on the
+    conversation also keeps its plain reading when that beats the chosen reading by more than
+    ``plain_margin``; one that stands alone takes the reading about the last turn also when only
+    that one's top passage is in the last answer's document and its probability is at most
+    ``same_document`` lower."""
     plain = next(c for c in row if c["kind"] == "plain")
     about = next(c for c in row if c["kind"] == "about")
     if row[0]["leans"]:
-        best = max((c for c in row if c["kind"] in ("about", "swap")), key=lambda c: (c["answered"], c["top"]))
+        chosen = alone_choice(row, key="top")
         if plain_margin is None or not plain["answered"]:
-            return best
-        return plain if not best["answered"] or plain["top"] > best["top"] + plain_margin else best
-    if about["answered"] and (not plain["answered"] or about["top"] > plain["top"] + module.CONTEXT_MARGIN):
-        return about
-    if (same_document is not None and about["answered"] and plain["doc"] != plain["last_doc"]
+            return chosen
+        return plain if not chosen["answered"] or plain["top"] > chosen["top"] + plain_margin else chosen
+    chosen = in_context_choice(row, module.CONTEXT_MARGIN, key="top")
+    if (chosen is plain and same_document is not None and about["answered"] and plain["doc"] != plain["last_doc"]
             and about["doc"] == about["last_doc"] and about["top"] >= plain["top"] - same_document):
         return about
-    return plain
+    return chosen
 
 
 def main() -> None:
