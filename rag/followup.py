@@ -30,7 +30,7 @@ _ZH_ELLIPSIS = re.compile(r"^(?:那么?|还有|另外|此外|而且|并且|再)|
 _EN_ELLIPSIS = re.compile(r"^(?:and|what about|how about|also|what else)\b|^(?:and|why|how|what)\s*\??$", re.I)
 # Pronouns and demonstratives that point back (a closed class of the language): 它, 其, 他, 她们,
 # 该计划, 这些措施, 那项任务 (anywhere in the question); it, they, this plan, the two
-_CLASSIFIER = "个些项条种类份位次封部名家批样段款届"
+_CLASSIFIER = "个些项条种类份位次封部名家批样段款届头座只张本篇件台辆架艘棵块把支首间所幅颗枚道场句"
 _ZH_POINTER = re.compile(
     rf"(?<!其)[它他她]们?(?![国人乡])|(?<![尤极与])其(?![他它中实余])|(?<!应)该(?=[\u4e00-\u9fff])|这|此[{_CLASSIFIER}]|"
     rf"(?<![那])那(?=[{_CLASSIFIER}边里])|上述|前者|后者|两者")

@@ -27,7 +27,7 @@ Q1 = "北约的三大核心任务是什么？"
                                "怎么做？", "该计划由谁负责？", "这些措施有哪些？", "有什么处罚？",
                                "What about China?", "And Russia?", "Why?", "How is it funded?",
                                "Who runs this plan?", "会和哪些组织合作？", "需要提交哪些材料？",
-                               "他在哪一年当选？", "她的职务是什么？", "那项任务的期限是多久？", "北约跟那边有什么合作？",
+                               "他在哪一年当选？", "她的职务是什么？", "那项任务的期限是多久？", "北约跟那边有什么合作？", "那头狮子代表什么？",
                                "What do the two have in common?"])
 def test_follow_ups_are_recognised(q):
     assert leans_on_context(q)
@@ -47,6 +47,9 @@ def test_a_follow_up_is_read_about_the_last_turn_as_understood():
     last = Turn("具体有哪些？", understood="关于北约是否认为中国企图掌控某些关键领域，具体有哪些？")
     assert readings("那由谁负责？", [Turn(Q1), last]) == ["关于北约是否认为中国企图掌控某些关键领域，由谁负责？"]
     assert readings("那封信是谁签署的？", [Turn("秘书长转递了谁的来信？")]) == ["关于秘书长转递了谁的来信，那封信是谁签署的？"]
+    # 那 before any classifier points back, and stays in the question ("那座工厂", not "座工厂")
+    assert readings("那座炸药厂后来怎样了？", [Turn("瓦士本市早年靠什么产业？")]) == \
+        ["关于瓦士本市早年靠什么产业，那座炸药厂后来怎样了？"]
     assert readings("具体有哪些？", [Turn("北约是否认为中国企图掌控某些关键领域吗？")]) == \
         ["关于北约是否认为中国企图掌控某些关键领域，具体有哪些？"]
     assert readings("Why?", [Turn("How does NATO see climate change?")]) == ["How does NATO see climate change — Why?"]
