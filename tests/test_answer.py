@@ -312,3 +312,25 @@ def test_search_puts_a_dated_passage_among_the_candidates_of_a_date_question(fak
         hits = fake_assistant.search(question, top_k=5, mode=mode)
         assert any(has("date", h.passage.text) for h in hits), mode
     assert fake_assistant._dated()[0].sum() > 0
+
+
+def test_the_pos_table_is_the_one_jieba_builds():
+    import jieba
+    import jieba.posseg
+
+    from rag.text.segment import jieba_tokenizer, tagged, word_tags
+
+    theirs = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
+    theirs.load_word_tag(jieba.dt.get_dict_file())
+    assert word_tags(jieba.dt.get_dict_file()) == theirs.word_tag_tab
+    assert len(theirs.word_tag_tab) > 300_000
+    # the shared tagger tags as jieba's own tagger over a segmenter with the same domain dictionary
+    from rag.paths import PACKAGE_DATA
+
+    jieba_tokenizer()
+    segmenter = jieba.Tokenizer()
+    segmenter.load_userdict(str(PACKAGE_DATA / "userdict.txt"))
+    reference = jieba.posseg.POSTokenizer(segmenter)
+    for text in ("北约2023年维尔纽斯峰会作出了哪些决定？", "国家网信部门负责统筹协调网络数据安全和相关监管工作。"):
+        assert tagged(text) == [(p.word, p.flag) for p in reference.cut(text)]
+    assert jieba.posseg.dt.word_tag_tab  # jieba's module-level tagger keeps a full table
