@@ -184,14 +184,13 @@ def torch_reader(weights: Path):
 def cmd_score(args) -> None:
     import torch
 
+    from rag.models import readermodel
     from rag.models.readereval import auc
     from rag.models.readerwindows import read
 
     torch.set_num_threads(args.threads)
     rows = json.loads((Path(args.dir) / "data.json").read_text("utf-8"))
     test = [r for r in rows if in_fold(r["doc"], args.fold) and r["set"] in ("laws-suite", "heldout", "blind")]
-    from rag.models import readermodel
-
     weights = readermodel.SHIPPED if args.weights == "shipped" else Path(args.dir) / f"{args.fold}.safetensors"
     reader = torch_reader(weights)
     pos_p, neg_p, unans_p, inside = [], [], [], []
@@ -220,9 +219,11 @@ def cmd_score(args) -> None:
 
 def cmd_suite(args) -> int:
     """`rag train` and `rag eval --suite` with each question read by its fold's reader."""
+    import os
+
     from rag.answers import reading
     from rag.errors import QuestionError
-    from rag.models import readeronnx, readerwindows
+    from rag.models import readeronnx
     from rag.question import clean_question
 
     folder = Path(args.dir)
@@ -234,19 +235,15 @@ def cmd_suite(args) -> int:
         except QuestionError:
             continue
         fold_of[text] = next((f for f in ("seeds", "ds-fr", "ec-nd") if in_fold(q["doc"], f)), "all")
-    cache = reading.ReadingCache(folder / "readings.jsonl")
+    # the shipped reading path and its cache, keyed by each fold reader's own weights
+    os.environ.setdefault("RAG_READER_CACHE", str(folder / "readings.jsonl"))
+    read = reading._read
     counts: dict[str, int] = {}
 
     def fold_read(reader, question, texts):
         fold = fold_of.get(question, "all")
         counts[fold] = counts.get(fold, 0) + 1
-        key = cache.key(f"policy-{fold}", question, texts)
-        if key in cache.data:
-            probs, spans = cache.data[key]
-            return tuple(probs), tuple(tuple(s) for s in spans)
-        r = readerwindows.read(readers[fold], readers[fold].windower, question, texts)
-        cache.put(key, (list(r.probabilities), [list(s) for s in r.spans]))
-        return r.probabilities, r.spans
+        return read(readers[fold], question, texts)
 
     reading._read = fold_read
     from rag import cli
