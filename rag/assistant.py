@@ -370,7 +370,8 @@ class Assistant:
         it has more than one reading, the one the reader finds likeliest to be answered is kept.
         A question that stands alone is answered as with no history, unless reading it about the
         last turn makes the reader likelier to find its answer by more than ``CONTEXT_MARGIN``
-        (its subject was implied: "总部设在哪个城市？"). The answer's ``understood`` says how it
+        (its subject was implied: "总部设在哪个城市？"); one that opens by changing the subject
+        ("换个话题：…") is answered as with no history. The answer's ``understood`` says how it
         was read.
 
         Raises:
@@ -380,6 +381,8 @@ class Assistant:
         top_k, mode = check_options(top_k, mode)
         text, notes = clean_question(question)
         turns = followup.check_history(history)
+        if followup.new_topic(text):  # "换个话题：…": asked as with no history
+            turns = []
         leans = bool(turns) and followup.leans_on_context(text)
         options = [] if leans else [replace(self._answer(text, top_k, mode, notes), understood=text)]
         if turns and (leans or options[0].abstained):

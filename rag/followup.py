@@ -19,6 +19,7 @@ from rag.errors import QuestionError
 from rag.question import clean_question
 from rag.text.normalize import CJK
 
+WIDEN = ""  # experiment: "", "reading", "replace"
 MAX_HISTORY = 4  # earlier turns kept; older ones are dropped
 MAX_SWAPS = 2  # last questions with the subject swapped in, tried
 MAX_ANSWER_CHARS = 2000  # of an earlier answer kept in the history
@@ -45,6 +46,15 @@ _MODIFIERS = ("m", "a", "q", "mq", "b")  # numbers, adjectives, classifiers insi
 _WORDS = re.compile(r"[A-Za-z]+")
 _END = "？?。.!！；; "
 _EN_NAME = re.compile(r"\b(?:[A-Z][\w'-]*|of|the|and|for|on)(?:\s+(?:[A-Z][\w'-]*|of|the|and|for|on))*")
+# An explicit change of topic at the start: 换个话题：…, 另一个问题：…, Separate question: …
+_ZH_NEW_TOPIC = re.compile(r"^(?:换(?:一)?个(?:话题|问题)|另(?:外)?(?:一)?个(?:话题|问题)|(?:再)?问(?:个|点|一下)?别的(?:问题|事)?|"
+                           r"说点别的|题外话|新(?:的)?问题|不相关的问题)(?:吧|啊)?[：:，,。；;！!\s]*")
+_EN_NEW_TOPIC = re.compile(r"^(?:(?:a\s+)?(?:separate|different|another|new|unrelated|other)\s+(?:question|topic|subject)|"
+                           r"(?:changing|switching|change|switch)\s+(?:the\s+)?(?:topic|subject)s?|"
+                           r"on\s+(?:a|an)\s+(?:different|another|unrelated|separate)\s+(?:note|topic|subject)|unrelated(?:ly)?)"
+                           r"\b[\s:;,.!-]*", re.I)
+_ASPECT = re.compile(r"(?:方面|层面)$")  # "经济方面": an aspect of the subject, not a subject
+_ASKED_FOR = re.compile(r"(?:哪|什么|多少|几|谁的)$")
 _EN_QUESTION_WORDS = {"What", "Who", "Which", "When", "Where", "Why", "How", "Does", "Do", "Is", "Are", "Can", "Under",
                       "In", "And", "The", "Of", "For", "On", "A", "An", "According"}
 
@@ -107,6 +117,16 @@ def check_history(history: object) -> list[Turn]:
             understood = ""
         out.append(Turn(question, understood, answer[:MAX_ANSWER_CHARS], tuple(c[:200] for c in cited[:MAX_CITED])))
     return out
+
+
+def new_topic(question: str) -> bool:
+    """Whether the question opens by changing the subject ("换个话题：…", "Separate question: …")
+    and nothing after that points back: it is asked as with no history."""
+    q = question.strip()
+    marker = (_ZH_NEW_TOPIC if CJK.search(q) else _EN_NEW_TOPIC).match(q)
+    if not marker or not q[marker.end():].strip():
+        return False
+    return not leans_on_context(q[marker.end():])
 
 
 def leans_on_context(question: str) -> bool:
@@ -189,8 +209,30 @@ def swapped(question: str, last: Turn) -> list[str]:
     rest = q.replace(own[0], "")
     if len(CJK.findall(rest)) > SHORT_CJK - 2 or len(_WORDS.findall(rest)) > SHORT_WORDS - 1:
         return []  # more than a fragment around the subject: not "那X呢？"
-    return [meant.replace(p, own[0], 1) for p in noun_phrases(meant.rstrip(_END))
-            if p.lower() not in q.lower() and own[0].lower() not in p.lower()][:MAX_SWAPS]
+    title, aspect = f"《{own[0]}》" in q, _ASPECT.search(own[0])
+    out = []
+    for p in noun_phrases(meant.rstrip(_END)):
+        if p.lower() in q.lower() or own[0].lower() in p.lower() or not _swappable(meant, p, title):
+            continue
+        if aspect:  # an aspect ("经济方面") takes the place of an aspect: 在边境管制上, 安全方面
+            slot = re.search(rf"在{re.escape(p)}(?:上|方面|层面)" if not _ASPECT.search(p) else re.escape(p), meant)
+            if slot:
+                out.append(meant.replace(slot.group(0), ("在" if slot.group(0).startswith("在") else "") + own[0], 1))
+        else:
+            out.append(meant.replace(p, own[0], 1))
+    return out[:MAX_SWAPS]
+
+
+def _swappable(text: str, phrase: str, title: bool) -> bool:
+    """Whether ``phrase`` (at its first place in ``text``) may be replaced by a subject: not the
+    tail of a code it is glued to ("S/2003/85中…"), not what a question word asks for ("哪方面",
+    "什么时候"), and a title in 《》 only by another title."""
+    at = text.find(phrase)
+    if at > 0 and text[at - 1].isascii() and (text[at - 1].isalnum() or text[at - 1] in "/-._"):
+        return False
+    if _ASKED_FOR.search(text[:at]):
+        return False
+    return title or text.rfind("《", 0, at + 1) <= text.rfind("》", 0, at + 1)
 
 
 _EN_TOPIC = " — "  # "How does NATO see climate change — Why?"
@@ -249,7 +291,15 @@ def subject_of(history: list[Turn]) -> str:
 
 def about_last(question: str, history: list[Turn]) -> str:
     """The question asked about the last turn: "关于北约将如何维护海上安全，具体怎么做？"."""
-    return about(question, subject_of(history))
+    return about(question, subject_of(_widened(history) if WIDEN == "replace" else history))
+
+
+def _widened(history: list[Turn]) -> list[Turn]:
+    """``history`` with its last turn, when it stood alone after another, read about the one before."""
+    last = history[-1]
+    if len(history) < 2 or split_topic(last)[0] or new_topic(last.question):
+        return history
+    return [*history[:-1], Turn(last.question, about(last.question, subject_of(history[:-1])), last.answer, last.cited)]
 
 
 def readings(question: str, history: list[Turn]) -> list[str]:
@@ -259,7 +309,10 @@ def readings(question: str, history: list[Turn]) -> list[str]:
     if not history:
         return []
     out: list[str] = []
-    for r in [about_last(question, history), *swapped(question, history[-1])]:
+    first = [about_last(question, history)]
+    if WIDEN == "reading" and _widened(history) != history:
+        first.append(about(question, subject_of(_widened(history))))
+    for r in [*first, *swapped(question, history[-1])]:
         if r != question and r not in out:
             out.append(r)
     return out

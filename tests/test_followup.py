@@ -14,6 +14,7 @@ from rag.followup import (
     about_last,
     check_history,
     leans_on_context,
+    new_topic,
     noun_phrases,
     readings,
     swapped,
@@ -83,6 +84,33 @@ def test_an_ellipsis_naming_its_own_subject_is_also_read_with_it_swapped_in():
     assert not swapped("那北约还愿意和它保持沟通吗？", Turn("北约如何定性俄罗斯联邦构成的威胁？"))
     assert noun_phrases("How does NATO view the People's Republic of China?") == ["NATO", "People's Republic of China"]
     assert noun_phrases("北约新战略概念确定的三项核心任务分别是什么？") == ["北约新战略概念", "三项核心任务"]
+
+
+def test_a_swap_keeps_codes_titles_and_what_is_asked_for():
+    # the subject is not glued into a document symbol, nor put in 《》 unless it is a title itself
+    before = "根据S/2003/85中秘书长的信，布拉格首脑会议核准的《布拉格能力承诺》是要提升北约哪方面的能力？"
+    assert not any("S/2003/恐怖主义" in r or "哪恐怖主义" in r for r in swapped("恐怖主义的军事概念呢？", Turn(before)))
+    assert not any("《核武器方面》" in r for r in swapped("核武器方面呢？", Turn("按照《北约2022战略概念》，中国试图掌控哪些领域？")))
+    assert swapped("那《出口管制法》呢？", Turn("《数据安全法》什么时候施行？")) == ["《出口管制法》什么时候施行？"]
+    # an aspect ("经济方面") takes an aspect's place, never the subject's
+    assert swapped("经济方面呢？", Turn("行动计划在边境管制上有什么安排？")) == ["行动计划在经济方面有什么安排？"]
+    assert swapped("经济方面呢？", Turn("北约在安全方面有什么安排？")) == ["北约在经济方面有什么安排？"]
+    assert swapped("核武器方面呢？", Turn("中国试图掌控哪些领域？")) == []
+
+
+@pytest.mark.parametrize("q", ["换个话题：S/2003/85附文的行动计划对人权作了什么承诺？", "换个问题，对外关系法允许地方开展对外交流吗？",
+                               "另一个问题：欧大合会各国打算怎样交流情报？", "再问个别的：北约把什么放在危机管理的核心？",
+                               "Separate question: under the Export Control Law, what is the penalty for a forwarder?",
+                               "Changing the subject, who chairs the council?"])
+def test_a_question_that_changes_the_subject_is_asked_as_with_no_history(q, fake_assistant):
+    assert new_topic(q)
+    assert fake_assistant.ask(q, history=[Q1, "它们之间是什么关系？"]) == fake_assistant.ask(q)
+
+
+@pytest.mark.parametrize("q", ["换个话题，它的总部在哪？", "另外，它还有什么任务？", "换个话题", "Another question: what does it cost?",
+                               "北约新战略概念的核心任务是什么？"])
+def test_a_question_that_points_back_is_no_new_topic(q):
+    assert not new_topic(q)
 
 
 def test_history_is_checked_and_trimmed():
