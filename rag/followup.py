@@ -19,7 +19,6 @@ from rag.errors import QuestionError
 from rag.question import clean_question
 from rag.text.normalize import CJK
 
-WIDEN = ""  # experiment: "", "reading", "replace"
 MAX_HISTORY = 4  # earlier turns kept; older ones are dropped
 MAX_SWAPS = 2  # last questions with the subject swapped in, tried
 MAX_ANSWER_CHARS = 2000  # of an earlier answer kept in the history
@@ -291,15 +290,7 @@ def subject_of(history: list[Turn]) -> str:
 
 def about_last(question: str, history: list[Turn]) -> str:
     """The question asked about the last turn: "关于北约将如何维护海上安全，具体怎么做？"."""
-    return about(question, subject_of(_widened(history) if WIDEN == "replace" else history))
-
-
-def _widened(history: list[Turn]) -> list[Turn]:
-    """``history`` with its last turn, when it stood alone after another, read about the one before."""
-    last = history[-1]
-    if len(history) < 2 or split_topic(last)[0] or new_topic(last.question):
-        return history
-    return [*history[:-1], Turn(last.question, about(last.question, subject_of(history[:-1])), last.answer, last.cited)]
+    return about(question, subject_of(history))
 
 
 def readings(question: str, history: list[Turn]) -> list[str]:
@@ -309,10 +300,7 @@ def readings(question: str, history: list[Turn]) -> list[str]:
     if not history:
         return []
     out: list[str] = []
-    first = [about_last(question, history)]
-    if WIDEN == "reading" and _widened(history) != history:
-        first.append(about(question, subject_of(_widened(history))))
-    for r in [*first, *swapped(question, history[-1])]:
+    for r in [about_last(question, history), *swapped(question, history[-1])]:
         if r != question and r not in out:
             out.append(r)
     return out
