@@ -263,7 +263,11 @@ def about(question: str, subject: str) -> str:
 
 
 def _asked(question: str) -> str:
-    """A question without its question words and marks: the form it takes inside another."""
+    """A question without its question words and marks, and without an opening "换个话题：":
+    the form it takes inside another."""
+    marker = (_ZH_NEW_TOPIC if CJK.search(question) else _EN_NEW_TOPIC).match(question.strip())
+    if marker and question.strip()[marker.end():].strip():
+        question = question.strip()[marker.end():]
     if CJK.search(question):
         return _ZH_ASKING.sub("", question).strip() or question
     return question.strip().rstrip(_END)

@@ -105,6 +105,8 @@ def test_a_swap_keeps_codes_titles_and_what_is_asked_for():
 def test_a_question_that_changes_the_subject_is_asked_as_with_no_history(q, fake_assistant):
     assert new_topic(q)
     assert fake_assistant.ask(q, history=[Q1, "它们之间是什么关系？"]) == fake_assistant.ask(q)
+    # and the next follow-up is read about it without the marker
+    assert "换个" not in about_last("它还重申要执行哪些公约？", [Turn(q)]) and "Separate" not in about_last("Why?", [Turn(q)])
 
 
 @pytest.mark.parametrize("q", ["换个话题，它的总部在哪？", "另外，它还有什么任务？", "换个话题", "Another question: what does it cost?",
