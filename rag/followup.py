@@ -45,13 +45,13 @@ _MODIFIERS = ("m", "a", "q", "mq", "b")  # numbers, adjectives, classifiers insi
 _WORDS = re.compile(r"[A-Za-z]+")
 _END = "？?。.!！；; "
 _EN_NAME = re.compile(r"\b(?:[A-Z][\w'-]*|of|the|and|for|on)(?:\s+(?:[A-Z][\w'-]*|of|the|and|for|on))*")
-# An explicit change of topic at the start: 换个话题：…, 另一个问题：…, Separate question: …
+# An explicit change of topic at the start, set off by punctuation: 换个话题：…, 另一个问题，…, Separate question: …
 _ZH_NEW_TOPIC = re.compile(r"^(?:换(?:一)?个(?:话题|问题)|另(?:外)?(?:一)?个(?:话题|问题)|(?:再)?问(?:个|点|一下)?别的(?:问题|事)?|"
-                           r"说点别的|题外话|新(?:的)?问题|不相关的问题)(?:吧|啊)?[：:，,。；;！!\s]*")
+                           r"说点别的|题外话|新(?:的)?问题|不相关的问题)(?:吧|啊)?\s*[：:，,。；;！!—-]+\s*")
 _EN_NEW_TOPIC = re.compile(r"^(?:(?:a\s+)?(?:separate|different|another|new|unrelated|other)\s+(?:question|topic|subject)|"
                            r"(?:changing|switching|change|switch)\s+(?:the\s+)?(?:topic|subject)s?|"
                            r"on\s+(?:a|an)\s+(?:different|another|unrelated|separate)\s+(?:note|topic|subject)|unrelated(?:ly)?)"
-                           r"\b[\s:;,.!-]*", re.I)
+                           r"\b\s*[:;,.!—-]+\s*", re.I)
 _ASPECT = re.compile(r"(?:方面|层面)$")  # "经济方面": an aspect of the subject, not a subject
 _ASKED_FOR = re.compile(r"(?:哪|什么|多少|几|谁的)$")
 _EN_QUESTION_WORDS = {"What", "Who", "Which", "When", "Where", "Why", "How", "Does", "Do", "Is", "Are", "Can", "Under",

@@ -110,7 +110,8 @@ def test_a_question_that_changes_the_subject_is_asked_as_with_no_history(q, fake
 
 
 @pytest.mark.parametrize("q", ["换个话题，它的总部在哪？", "另外，它还有什么任务？", "换个话题", "Another question: what does it cost?",
-                               "北约新战略概念的核心任务是什么？"])
+                               "北约新战略概念的核心任务是什么？", "新问题的出现对北约意味着什么？",
+                               "Another question about NATO is who leads it"])
 def test_a_question_that_points_back_is_no_new_topic(q):
     assert not new_topic(q)
 
