@@ -1,7 +1,8 @@
 """The best "not found" any threshold could give, read from the committed suite reports.
 
 For each corpus, the threshold is set on that corpus's own answerable questions (which the
-project never does: an oracle), at the highest value that refuses at most R of them; the table
+project never does: an oracle), the one that rejects the most while refusing at most R of them
+(questions a rule refuses count as refused at every threshold); the table
 gives what it would reject of the hand-written and of the made-unanswerable questions. When even
 this falls short of a target, no choice of threshold reaches it: the answerability signal itself
 does not separate the two sides well enough.
@@ -16,24 +17,26 @@ import argparse
 import json
 from pathlib import Path
 
-
-def oracle(answerable: list[float], others: list[float], refused: float) -> float | None:
-    """The share of ``others`` below the highest threshold refusing at most ``refused`` of
-    ``answerable`` (a question is refused when its probability is below the threshold)."""
-    if not others or not answerable:
-        return None
-    ranked = sorted(answerable)
-    allowed = int(refused * len(ranked))  # answerable questions that may fall below
-    threshold = ranked[allowed]
-    return sum(p < threshold for p in others) / len(others)
+from rag.evaluation import evaluate
 
 
-def rows(report: dict) -> tuple[list[float], list[float], list[float]]:
+def oracle(rows: list[dict], refused: float) -> float | None:
+    """The most unanswerable questions of ``rows`` any threshold rejects while refusing at most
+    ``refused`` of the answerable ones (:func:`rag.evaluation.evaluate.best_rejection`)."""
+    best = evaluate.best_rejection(rows, refused)
+    return None if best is None else best["unanswerable_rejected"]
+
+
+def row_sets(report: dict) -> tuple[list[dict], list[dict], int, int, int]:
+    """The answerable with the hand-written unanswerable rows, the answerable with the
+    made-unanswerable ones (which have only their probability: refused by no other rule), and
+    how many of each kind."""
     hybrid = report["modes"]["hybrid"]
-    answerable = [r["signals"]["answerable"] for r in hybrid["rows"] if r["answerable"] and r.get("signals")]
-    written = [r["signals"]["answerable"] for r in hybrid["rows"] if not r["answerable"] and r.get("signals")]
-    made = [r["answerable_probability"] for r in hybrid.get("made_rows", [])]
-    return answerable, written, made
+    usable = [r for r in hybrid["rows"] if r.get("signals")]
+    answerable = [r for r in usable if r["answerable"]]
+    made = [{"answerable": False, "refused_anyway": False, "would_contain": False,
+             "signals": {"answerable": r["answerable_probability"]}} for r in hybrid.get("made_rows", [])]
+    return usable, answerable + made, len(answerable), len(usable) - len(answerable), len(made)
 
 
 def main() -> None:
@@ -43,12 +46,12 @@ def main() -> None:
     args = ap.parse_args()
     print(f"{'corpus':16} {'n ans/wri/made':>15}  " + "  ".join(f"refused<={r}: written / made" for r in args.refused))
     for path in sorted(args.reports.glob("*.json")):
-        answerable, written, made = rows(json.loads(path.read_text(encoding="utf-8")))
+        written, made, n_ans, n_written, n_made = row_sets(json.loads(path.read_text(encoding="utf-8")))
         cells = []
         for r in args.refused:
-            w, m = oracle(answerable, written, r), oracle(answerable, made, r)
+            w, m = oracle(written, r), oracle(made, r)
             cells.append(f"{'—' if w is None else f'{w:.3f}':>12} / {'—' if m is None else f'{m:.3f}':<5}")
-        counts = f"{len(answerable)}/{len(written)}/{len(made)}"
+        counts = f"{n_ans}/{n_written}/{n_made}"
         print(f"{path.stem:16} {counts:>15}  " + "  ".join(f"{c:>30}" for c in cells))
 
 
