@@ -121,11 +121,15 @@ def check_history(history: object) -> list[Turn]:
 def new_topic(question: str) -> bool:
     """Whether the question opens by changing the subject ("换个话题：…", "Separate question: …")
     and nothing after that points back: it is asked as with no history."""
+    rest = _after_new_topic(question)
+    return bool(rest) and not leans_on_context(rest)
+
+
+def _after_new_topic(question: str) -> str:
+    """What follows an opening "换个话题：" / "Separate question:" ("" without one)."""
     q = question.strip()
     marker = (_ZH_NEW_TOPIC if CJK.search(q) else _EN_NEW_TOPIC).match(q)
-    if not marker or not q[marker.end():].strip():
-        return False
-    return not leans_on_context(q[marker.end():])
+    return q[marker.end():].strip() if marker else ""
 
 
 def leans_on_context(question: str) -> bool:
@@ -213,12 +217,10 @@ def swapped(question: str, last: Turn) -> list[str]:
     for p in noun_phrases(meant.rstrip(_END)):
         if p.lower() in q.lower() or own[0].lower() in p.lower() or not _swappable(meant, p, title):
             continue
-        if aspect:  # an aspect ("经济方面") takes the place of an aspect: 在边境管制上, 安全方面
-            slot = re.search(rf"在{re.escape(p)}(?:上|方面|层面)" if not _ASPECT.search(p) else re.escape(p), meant)
-            if slot:
-                out.append(meant.replace(slot.group(0), ("在" if slot.group(0).startswith("在") else "") + own[0], 1))
-        else:
+        if not aspect or _ASPECT.search(p):  # a subject for a subject; 经济方面 for 安全方面
             out.append(meant.replace(p, own[0], 1))
+        elif slot := re.search(rf"在{re.escape(p)}(?:上|方面|层面)", meant):  # 在边境管制上 -> 在经济方面
+            out.append(meant.replace(slot.group(0), f"在{own[0]}", 1))
     return out[:MAX_SWAPS]
 
 
@@ -265,9 +267,7 @@ def about(question: str, subject: str) -> str:
 def _asked(question: str) -> str:
     """A question without its question words and marks, and without an opening "换个话题：":
     the form it takes inside another."""
-    marker = (_ZH_NEW_TOPIC if CJK.search(question) else _EN_NEW_TOPIC).match(question.strip())
-    if marker and question.strip()[marker.end():].strip():
-        question = question.strip()[marker.end():]
+    question = _after_new_topic(question) or question
     if CJK.search(question):
         return _ZH_ASKING.sub("", question).strip() or question
     return question.strip().rstrip(_END)
