@@ -53,7 +53,7 @@ _EN_NEW_TOPIC = re.compile(r"^(?:(?:a\s+)?(?:separate|different|another|new|unre
                            r"on\s+(?:a|an)\s+(?:different|another|unrelated|separate)\s+(?:note|topic|subject)|unrelated(?:ly)?)"
                            r"\b\s*[:;,.!—-]+\s*", re.I)
 _ASPECT = re.compile(r"(?:方面|层面)$")  # "经济方面": an aspect of the subject, not a subject
-_ASKED_FOR = re.compile(r"(?:哪|什么|多少|几|谁的)$")
+_QUESTION_WORD_END = re.compile(r"(?:哪|什么|多少|几|谁的)$")  # text ending where a question word asks
 _EN_QUESTION_WORDS = {"What", "Who", "Which", "When", "Where", "Why", "How", "Does", "Do", "Is", "Are", "Can", "Under",
                       "In", "And", "The", "Of", "For", "On", "A", "An", "According"}
 
@@ -231,7 +231,7 @@ def _swappable(text: str, phrase: str, title: bool) -> bool:
     at = text.find(phrase)
     if at > 0 and text[at - 1].isascii() and (text[at - 1].isalnum() or text[at - 1] in "/-._"):
         return False
-    if _ASKED_FOR.search(text[:at]):
+    if _QUESTION_WORD_END.search(text[:at]):
         return False
     return title or text.rfind("《", 0, at + 1) <= text.rfind("》", 0, at + 1)
 
