@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -40,6 +41,23 @@ class FakeEncoder:
         return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
 
+# What a test session may take from the user's environment: where built models are cached (so the
+# real model is not rebuilt for every run) and the ONNX thread count. Every other RAG_* setting, and
+# above all the documents the user added with `rag add`, would make the tests depend on the machine.
+KEPT_SETTINGS = ("RAG_DATA_DIR", "RAG_ONNX_THREADS")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hidden_user_state(tmp_path_factory):
+    """The whole session, session-wide fixtures included, runs without the user's settings and
+    with an empty library of added documents."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [n for n in os.environ if n.startswith("RAG_") and n not in KEPT_SETTINGS]:
+            mp.delenv(name)
+        mp.setenv("RAG_LIBRARY_DIR", str(tmp_path_factory.mktemp("session-library")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def answering_model(tmp_path_factory) -> Path:
     """The shipped answer model with every threshold at 0: it picks sentences as shipped but
@@ -62,6 +80,7 @@ def isolated_paths(tmp_path_factory, monkeypatch, request, answering_model):
     base = tmp_path_factory.mktemp("rag")
     monkeypatch.setenv("RAG_INDEX_DIR", str(base / "embeddings"))
     monkeypatch.setenv("RAG_DATA_DIR", str(base / "data"))
+    monkeypatch.delenv("RAG_LIBRARY_DIR")  # each test's library is its own: <data dir>/library
     monkeypatch.delenv("RAG_MODEL", raising=False)
     monkeypatch.delenv("RAG_CORPUS_DIR", raising=False)
     if request.node.get_closest_marker("model"):
