@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from rag.answers.reading import PassageReading, read_hits
 from rag.index.store import DenseIndex, is_exact, search_ids
 from rag.index.sync import Source, collect_sources, sync
 from rag.models.encoder import Encoder, SentenceTransformerEncoder, model_name
+from rag.models.readerchoice import load_reader
 from rag.paths import corpus_dir as default_corpus_dir
 from rag.paths import index_root, slug
 from rag.paths import library_dir as default_library_dir
@@ -47,31 +47,6 @@ SAME_DOCUMENT = 1.0  # added to a follow-up's fused scores in the last answer's 
 # English one builds the English->Chinese glossary.
 WARM_UP_QUESTIONS = ("这些文件的主要内容是什么？", "What are these documents about?")
 AUTO = object()  # the reader is loaded when first needed
-READERS = ("onnx", "onnx-int8", "off")
-
-
-def load_reader():
-    """The reader chosen by ``RAG_READER`` (``onnx``, the default; ``onnx-int8``; ``off``), or
-    None when it is off or cannot be had (no weights, no onnxruntime: said once on stderr)."""
-    from rag.errors import ModelError
-
-    choice = (os.environ.get("RAG_READER") or "onnx").strip().lower()
-    if choice not in READERS:
-        raise ModelError(f"unknown RAG_READER {choice!r} (choose from {', '.join(READERS)})")
-    if choice == "off":
-        return None
-    with _readers_lock:
-        if choice not in _readers:  # one reader per process, whatever the number of assistants
-            from rag.models import readeronnx
-
-            _readers[choice] = readeronnx.load_or_export(quantized=choice == "onnx-int8")
-        return _readers[choice]
-
-
-_readers: dict[str, object] = {}
-_readers_lock = threading.Lock()
-
-
 def _notice(msg: str) -> None:
     print(f"[rag] {msg}", file=sys.stderr)
 

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from rag import cli
+from rag.cli import answering
 from rag.records import Answer, Citation, Span
 from tests.conftest import CORPUS, FakeEncoder
 
@@ -56,7 +57,7 @@ SPAN_ANSWER = Answer(
 
 
 def test_answer_span_is_plain_when_piped(capsys):
-    cli.print_answer(SPAN_ANSWER)
+    answering.print_answer(SPAN_ANSWER)
     out = capsys.readouterr().out
     assert "\033" not in out
     assert out.splitlines()[0] == SPAN_ANSWER.text and f"      {PASSAGE}" in out.splitlines()
@@ -66,12 +67,12 @@ def test_answer_span_is_bold_on_a_terminal(capsys, monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm-256color")
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
-    cli.print_answer(SPAN_ANSWER)
+    answering.print_answer(SPAN_ANSWER)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "北约将继续履行三大核心任务：威慑和防御。[1]\033[1m威慑\033[0m和防御。[1]"
     assert lines[-1] == "      北约将继续履行三大核心任务：威慑和防御。合作安全同样重要。\033[1m威慑\033[0m和防御。"
     monkeypatch.setenv("NO_COLOR", "1")
-    cli.print_answer(SPAN_ANSWER)
+    answering.print_answer(SPAN_ANSWER)
     assert "\033" not in capsys.readouterr().out
 
 

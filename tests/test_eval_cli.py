@@ -8,6 +8,7 @@ import json
 import pytest
 
 from rag import cli
+from rag.cli import measure
 from tests.conftest import FakeEncoder
 
 LAW = """# 示例管理条例
@@ -41,7 +42,7 @@ SQUAD = {"version": "v1", "data": [{"paragraphs": [
 @pytest.fixture
 def fake(monkeypatch, tmp_path):
     monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(cli, "_encoder", lambda args: FakeEncoder())
+    monkeypatch.setattr(measure, "_encoder", lambda args: FakeEncoder())
     return tmp_path
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.assistant import load_reader
 from rag.models import readermodel, readertrain
+from rag.models.readerchoice import load_reader
 from rag.models.readerwindows import read
 
 ROOT = Path(__file__).resolve().parents[2]

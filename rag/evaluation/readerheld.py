@@ -34,7 +34,7 @@ def run(reader, mrc_dir: Path = readertrain.MRC_DIR, size: int = 0) -> dict:
 
 def if_available(progress=print) -> dict | None:
     """:func:`run` with the app's reader, for the suite report (None without a reader or the sets)."""
-    from rag.assistant import load_reader
+    from rag.models.readerchoice import load_reader
 
     reader = load_reader()
     if reader is None or not readertrain.MRC_DIR.is_dir():

@@ -303,8 +303,8 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, forced: np.ndarray, groups: l
 
 def _reader_id() -> str | None:
     """The reader weights the reader features came from (None: fitted without a reader)."""
-    from rag.assistant import load_reader
     from rag.models import readermodel, readeronnx
+    from rag.models.readerchoice import load_reader
 
     weights = readermodel.shipped_weights()
     return readeronnx.weights_sha256(weights)[:16] if weights and load_reader() is not None else None

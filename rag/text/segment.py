@@ -100,12 +100,10 @@ def _posseg():
     if "jieba.posseg" not in sys.modules:
         jieba.dt.get_dict_file = io.BytesIO  # called once, by posseg's import: an empty dictionary
         try:
-            import jieba.posseg
+            import jieba.posseg  # noqa: F401 - imported here, with the empty dictionary
         finally:
             del jieba.dt.get_dict_file
-    import jieba.posseg
-
-    return jieba.posseg
+    return sys.modules["jieba.posseg"]
 
 
 def names_and_years(text: str) -> list[str]:
