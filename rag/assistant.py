@@ -47,6 +47,8 @@ SAME_DOCUMENT = 1.0  # added to a follow-up's fused scores in the last answer's 
 # English one builds the English->Chinese glossary.
 WARM_UP_QUESTIONS = ("这些文件的主要内容是什么？", "What are these documents about?")
 AUTO = object()  # the reader is loaded when first needed
+
+
 def _notice(msg: str) -> None:
     print(f"[rag] {msg}", file=sys.stderr)
 
