@@ -56,8 +56,7 @@ def cmd_eval(args) -> int:
         report["groups"] = {m: evaluate.groups(v["rows"]) for m, v in report["modes"].items()}
         report["calibration"] = evaluate.calibration(rows, a.answer_model.threshold)
         report["separation"] = {k: evaluate.separation(rows, k) for k in ("answerable", "sentence_margin", "dense_margin")}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    _write(out, report)
     print(evaluate.format_table(report))
     if "hybrid" in report["modes"]:
         print("\nhybrid by group:")
@@ -81,11 +80,16 @@ def _eval_dialogues(args) -> int:
     return _report(args, "dialogues.json", report, dialogues.format_table(report))
 
 
+def _write(out: Path, report: dict) -> None:
+    """``report`` as JSON at ``out``, its folder made if need be."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
 def _report(args, default: str, report: dict, table: str) -> int:
     """Write a report (``--out`` or eval/reports/<default>), print its table and where it is."""
     out = Path(args.out or Path("eval") / "reports" / default)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    _write(out, report)
     print(table)
     print(f"\nreport: {out}")
     return 0
@@ -146,8 +150,7 @@ def cmd_train(args) -> int:
     names = _suite_names(args)
     report = training.train(names, _encoder(args), progress=lambda m: print(m, file=sys.stderr))
     out = Path(args.out or Path("eval") / "reports" / "train.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    _write(out, report)
     for name, info in report.items():
         q = info["quoting"]
         print(f"{name:24s} keep ratio {q['keep_ratio']:.2f}  floor {q['min_probability']:.2f}  "
